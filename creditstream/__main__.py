@@ -1,0 +1,3 @@
+from creditstream.cli import main
+
+main()

@@ -1,0 +1,125 @@
+"""The embedded stack: broker, topics, sink, worker and (for `up`) the demo feed, started in
+order and stopped in reverse, with nothing left behind."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from creditstream.embedded.kafka import EmbeddedKafka, EmbeddedStackError
+from creditstream.embedded.process import ManagedProcess, wait_port_closed
+from creditstream.service_token import service_token
+from creditstream.settings import Settings
+from creditstream.topics import ensure_topics, topic_specs
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    """The environment of every child: the parent's settings, spelled as CREDITSTREAM_* variables,
+    so all processes agree without reading anything twice."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        if name == "data_dir":
+            value = Path(value).resolve()
+        env[f"CREDITSTREAM_{name.upper()}"] = str(value)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class SinkClient:
+    """Asks the sink process (the owner of the ClickHouse data) for what it serves."""
+
+    def __init__(self, settings: Settings):
+        self.base = settings.sink_url
+        self.token = service_token(settings)
+
+    def get(self, path: str, timeout: float = 5.0) -> dict:
+        request = urllib.request.Request(self.base + path, headers={"Authorization": f"Bearer {self.token}"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.base + "/healthz", timeout=1) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+
+class EmbeddedStack:
+    def __init__(self, settings: Settings, demo: bool = False, demo_rate: float | None = None, log=print):
+        self.settings = settings
+        self.demo = demo
+        self.demo_rate = demo_rate or settings.demo_rate
+        self.log = log
+        self.kafka = EmbeddedKafka(settings) if settings.embedded_kafka else None
+        self.processes: dict[str, ManagedProcess] = {}
+        self.timings: dict[str, float] = {}
+
+    def _spawn(self, name: str, argv: list[str]) -> ManagedProcess:
+        proc = ManagedProcess(name, argv, self.settings.log_dir.resolve() / f"{name}.log",
+                              env=child_env(self.settings)).start()
+        self.processes[name] = proc
+        return proc
+
+    def start(self) -> "EmbeddedStack":
+        s = self.settings
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        service_token(s)  # generated once, before any child needs it
+        try:
+            if self.kafka:
+                self.timings["broker"] = self.kafka.start(log=self.log)
+            ensure_topics(s.bootstrap_servers, topic_specs(s.topic_partitions, s.topic_replication))
+            started = time.monotonic()
+            self.start_sink()
+            self.timings["sink"] = time.monotonic() - started
+            self.start_worker()
+            if self.demo:
+                self._spawn("feed", [sys.executable, "-m", "creditstream", "feed", "--rate", str(self.demo_rate)])
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def start_sink(self, timeout: float = 60.0) -> None:
+        proc = self._spawn("sink", [sys.executable, "-m", "sinks"])
+        client = SinkClient(self.settings)
+        deadline = time.monotonic() + timeout
+        while not client.healthy():
+            if not proc.alive():
+                raise EmbeddedStackError("the sink exited during start-up:\n" + proc.tail())
+            if time.monotonic() > deadline:
+                raise EmbeddedStackError("the sink did not become ready; see " + str(proc.log_path))
+            time.sleep(0.1)
+
+    def start_worker(self) -> None:
+        self._spawn("worker", [sys.executable, "-m", "stream_apps", "worker", "--loglevel", "info"])
+
+    def failed(self) -> list[str]:
+        """Names of children that exited while they should be running."""
+        failed = [n for n, p in self.processes.items() if not p.alive()]
+        if self.kafka and self.kafka.process and not self.kafka.process.alive():
+            failed.append("kafka")
+        return failed
+
+    def stop(self) -> None:
+        # Producers first, then the worker, then the sink (it flushes), then the broker.
+        for name in ("feed", "worker", "sink"):
+            proc = self.processes.pop(name, None)
+            if proc:
+                proc.stop()
+        for name, proc in list(self.processes.items()):
+            proc.stop()
+            self.processes.pop(name)
+        wait_port_closed("127.0.0.1", self.settings.sink_port, 5)
+        if self.kafka:
+            self.kafka.stop()
+
+    def __enter__(self) -> "EmbeddedStack":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

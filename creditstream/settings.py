@@ -1,0 +1,82 @@
+"""The one settings object: every address, path and port comes from here.
+
+Environment variables are ``CREDITSTREAM_<FIELD>``; the defaults mean the embedded stack on
+this machine (Apache Kafka and chdb under ``data_dir``, everything on 127.0.0.1).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CREDITSTREAM_", extra="ignore")
+
+    # Where the embedded stack keeps everything it writes (broker log, ClickHouse, secrets, logs).
+    data_dir: Path = Path(".creditstream")
+    # Apache Kafka jars fetched once by Maven; shared by every data directory.
+    jar_cache: Path = Path.home() / ".cache" / "creditstream" / "kafka-jars"
+
+    # Kafka: empty bootstrap means "the embedded broker on kafka_port".
+    kafka_bootstrap: str = ""
+    kafka_port: int = 19092
+    kafka_controller_port: int = 19093
+    kafka_heap: str = "512m"
+    topic_partitions: int = 4
+    topic_replication: int = 1
+    schema_registry_url: str = ""
+
+    # ClickHouse: empty DSN means chdb in <data_dir>/clickhouse.
+    clickhouse_dsn: str = ""
+    clickhouse_database: str = "creditstream"
+
+    # Stream worker (faust).
+    worker_app_id: str = "creditstream-worker"
+    worker_web_port: int = 6066
+    worker_batch_size: int = 2000
+
+    # Sink: batch by size or time, whichever comes first.
+    sink_group_id: str = "creditstream-sink"
+    sink_batch_size: int = 20000
+    sink_batch_seconds: float = 1.0
+    # The sink owns the chdb directory, so it also answers reads (counts, dashboards) over HTTP.
+    sink_port: int = 18124
+    # How far back the sink looks for an event id already stored, to drop a replayed output.
+    sink_dedup_window_hours: int = 72
+
+    # Bearer token of the embedded services; empty means generated under <data_dir>/secrets.
+    api_token: str = ""
+
+    # Demo feed for `creditstream up`.
+    demo_rate: float = 200.0  # records per second
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def embedded_kafka(self) -> bool:
+        return not self.kafka_bootstrap
+
+    @property
+    def clickhouse_url(self) -> str:
+        return self.clickhouse_dsn or f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
+
+    @property
+    def sink_url(self) -> str:
+        return f"http://127.0.0.1:{self.sink_port}"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.data_dir / "secrets"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,3 @@
+from stream_apps.app import main
+
+main()
