@@ -8,6 +8,7 @@ RECORDS = "credit.records"
 REJECTED = "credit.rejected"
 BLACKLIST = "credit.blacklist"
 CHECKS = "credit.checks"
+ZERO_REPORTS = "credit.zero_reports"
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ def topic_specs(partitions: int, replication: int = 1) -> list[TopicSpec]:
         TopicSpec(BLACKLIST, partitions, replication,
                   {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"}),
         TopicSpec(CHECKS, partitions, replication),
+        TopicSpec(ZERO_REPORTS, partitions, replication),
     ]
 
 
