@@ -1,0 +1,62 @@
+"""`creditstream up` as a user runs it: the counts grow, Ctrl-C stops everything it started."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from creditstream.embedded.process import port_open
+from creditstream.embedded.stack import SinkClient, child_env
+from tests.conftest import stack_settings, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def _descendants(pid: int) -> set[int]:
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+    children: dict[int, list[int]] = {}
+    for line in out.splitlines():
+        p, pp = map(int, line.split())
+        children.setdefault(pp, []).append(p)
+    found, todo = set(), [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            found.add(c)
+            todo.append(c)
+    return found
+
+
+def test_up_shows_growing_counts_and_ctrl_c_stops_everything(tmp_path):
+    settings = stack_settings(tmp_path, demo_rate=300.0)
+    up = subprocess.Popen([sys.executable, "-m", "creditstream", "up", "--refresh", "0.5"],
+                          env=child_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          start_new_session=True)
+    try:
+        sink = SinkClient(settings)
+        wait_for(sink.healthy, 120, what="the sink of `creditstream up` to answer")
+
+        def total():
+            return sum(u["records"] + u["rejected"] for u in sink.get("/v1/counts")["units"])
+
+        first = wait_for(total, 120, what="the first stored records")
+        wait_for(lambda: total() > first, 60, what="the counts to grow")
+        started = _descendants(up.pid)
+        assert len(started) >= 4, "expected broker, sink, worker and feed under `up`"
+        os.killpg(up.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        output, _ = up.communicate(timeout=90)
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+    text = output.decode(errors="replace")
+    assert up.returncode == 0, text[-2000:]
+    assert "nothing left running" in text
+    assert "Traceback" not in text
+    time.sleep(0.5)
+    alive = [p for p in started if os.path.exists(f"/proc/{p}")]
+    assert alive == [], f"processes left behind: {alive}"
+    for port in (settings.kafka_port, settings.kafka_controller_port, settings.sink_port):
+        assert not port_open("127.0.0.1", port)
