@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # How far back the sink looks for an event id already stored, to drop a replayed output.
     sink_dedup_window_hours: int = 72
 
+    # Prometheus for the embedded default (Debian package), when installed.
+    prometheus_port: int = 19090
+
     # Bearer token of the embedded services; empty means generated under <data_dir>/secrets.
     api_token: str = ""
 
