@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from creditstream.commands import schemas as schemas_commands
 from creditstream.embedded.kafka import EmbeddedStackError
 from creditstream.settings import get_settings
 
@@ -16,6 +17,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="creditstream: public credit information as a stream.")
 db_app = typer.Typer(no_args_is_help=True, help="ClickHouse schema migrations.")
 app.add_typer(db_app, name="db")
+app.add_typer(schemas_commands.app, name="schemas")
 console = Console()
 err = Console(stderr=True)
 
