@@ -1,6 +1,8 @@
 """`creditstream schemas`: check evolution locally, release changed sources, push to a registry."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -14,13 +16,17 @@ err = Console(stderr=True)
 _STATE_STYLE = {"ok": "green", "unreleased": "yellow", "incompatible": "red", "tampered": "red"}
 
 
+_DIR = typer.Option(None, "--schemas-dir", help="Schema directory (default: the package's own).")
+
+
 @app.command("check")
-def check_schemas() -> None:
+def check_schemas(schemas_dir: Path = _DIR) -> None:
     """Check that each released version is unchanged and BACKWARD compatible with the one before,
     and that every source is released. Exits 1 otherwise, naming the offending field."""
+    from avro_schemas.catalog import SCHEMA_DIR
     from avro_schemas.evolution import check
 
-    findings = check()
+    findings = check(schemas_dir or SCHEMA_DIR)
     table = Table(title="schemas: BACKWARD compatibility (Apache avro)")
     for column in ("schema", "version", "id", "state", "detail"):
         table.add_column(column, overflow="fold")
@@ -36,12 +42,14 @@ def check_schemas() -> None:
 
 
 @app.command("release")
-def release_schemas(names: list[str] = typer.Argument(None, help="Full names to release (default: every changed source).")) -> None:
+def release_schemas(names: list[str] = typer.Argument(None, help="Full names to release (default: every changed source)."),
+                    schemas_dir: Path = _DIR) -> None:
     """Freeze every changed source as its next version with a new id (refused if not BACKWARD compatible)."""
+    from avro_schemas.catalog import SCHEMA_DIR
     from avro_schemas.evolution import IncompatibleChange, release
 
     try:
-        released = release(names=names or None)
+        released = release(schemas_dir or SCHEMA_DIR, names=names or None)
     except IncompatibleChange as exc:
         err.print(f"[red]refused:[/red] {exc}")
         raise typer.Exit(1)
