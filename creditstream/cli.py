@@ -10,6 +10,7 @@ from rich.live import Live
 from rich.table import Table
 
 from creditstream.commands import schemas as schemas_commands
+from creditstream.commands import load as load_commands, validate as validate_commands
 from creditstream.embedded.kafka import EmbeddedStackError
 from creditstream.settings import get_settings
 
@@ -18,6 +19,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 db_app = typer.Typer(no_args_is_help=True, help="ClickHouse schema migrations.")
 app.add_typer(db_app, name="db")
 app.add_typer(schemas_commands.app, name="schemas")
+for _module in (load_commands, validate_commands):
+    _module.register(app)
 console = Console()
 err = Console(stderr=True)
 

@@ -1,8 +1,9 @@
 """The one producer every adapter publishes through: idempotent, acks=all, compressed, with every
-delivery report counted and a flush on exit."""
+delivery report counted and a flush on exit (Ctrl-C included)."""
 from __future__ import annotations
 
 import signal
+import time
 from collections import Counter
 
 from confluent_kafka import KafkaException, Producer
@@ -16,8 +17,12 @@ class DeliveryFailed(RuntimeError):
     pass
 
 
+class BrokerUnreachable(RuntimeError):
+    pass
+
+
 class CreditProducer:
-    def __init__(self, bootstrap_servers: str, topic: str = INBOUND, **overrides):
+    def __init__(self, bootstrap_servers: str, topic: str = INBOUND, record: str = CREDIT_EVENT, **overrides):
         config = {
             "bootstrap.servers": bootstrap_servers,
             "enable.idempotence": True,  # implies acks=all and ordered, non-duplicating retries
@@ -29,9 +34,10 @@ class CreditProducer:
             "log_level": 3,
         }
         config.update(overrides)
+        self.bootstrap_servers = bootstrap_servers
         self._producer = Producer(config)
         self.topic = topic
-        self._codec = codec(CREDIT_EVENT)
+        self._encode = codec(record).encode
         self.sent = 0
         self.delivered = 0
         self.failed = 0
@@ -44,10 +50,21 @@ class CreditProducer:
             self.failed += 1
             self.errors[str(err.name())] += 1
 
-    def send(self, event: dict) -> None:
-        """Publish one CreditEvent keyed by its subject id. Never drops: a full local queue waits."""
-        value = self._codec.encode(event)
-        key = routing_key(event["subject"]).encode() or None
+    def check_broker(self, timeout: float = 10.0) -> None:
+        """Fail fast when no broker answers, rather than queueing a whole file for minutes."""
+        try:
+            self._producer.list_topics(self.topic, timeout=timeout)
+        except KafkaException as exc:
+            raise BrokerUnreachable(f"no Kafka broker answers at {self.bootstrap_servers}: {exc.args[0]}") from None
+
+    def send(self, event: dict, key: str | None = None) -> None:
+        """Publish one record keyed by its subject id (or ``key``). Never drops: a full local
+        queue waits for deliveries."""
+        value = self._encode(event)
+        key = key if key is not None else routing_key(event["subject"])
+        self.produce(value, key.encode() or None)
+
+    def produce(self, value: bytes, key: bytes | None) -> None:
         while True:
             try:
                 self._producer.produce(self.topic, value=value, key=key, on_delivery=self._on_delivery)
@@ -55,30 +72,40 @@ class CreditProducer:
             except BufferError:
                 self._producer.poll(0.05)
         self.sent += 1
-        self._producer.poll(0)
+        if self.sent % 1000 == 0:  # serve delivery callbacks often enough, without a call per message
+            self._producer.poll(0)
 
     def flush(self, timeout: float = 30.0) -> int:
-        """Wait for every delivery report; returns how many messages are still undelivered."""
-        remaining = self._producer.flush(timeout)
-        return remaining
+        """Wait for delivery reports; returns how many messages are still undelivered. Keeps
+        waiting past ``timeout`` as long as deliveries are still coming in."""
+        deadline = time.monotonic() + timeout
+        while True:
+            before = self.pending
+            remaining = self._producer.flush(max(0.1, min(5.0, deadline - time.monotonic())))
+            if remaining == 0 or (time.monotonic() >= deadline and self.pending == before):
+                return remaining
+            if self.pending < before:
+                deadline = max(deadline, time.monotonic() + 5.0)
 
     @property
     def pending(self) -> int:
         return self.sent - self.delivered - self.failed
 
-    def close(self) -> None:
+    def flush_all(self, timeout: float = 30.0) -> int:
         # SIGINT during the final flush would lose the queue; hold it off until the flush ends.
-        previous = signal.getsignal(signal.SIGINT)
         try:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         except ValueError:  # not the main thread
             previous = None
         try:
-            if self.flush() > 0:
-                raise DeliveryFailed(f"{self.pending} messages were not delivered to {self.topic}")
+            return self.flush(timeout)
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
+
+    def close(self) -> None:
+        if self.flush_all() > 0:
+            raise DeliveryFailed(f"{self.pending} messages were not delivered to {self.topic}")
 
     def __enter__(self) -> "CreditProducer":
         return self
@@ -87,4 +114,4 @@ class CreditProducer:
         self.close()
 
 
-__all__ = ["CreditProducer", "DeliveryFailed", "KafkaException"]
+__all__ = ["BrokerUnreachable", "CreditProducer", "DeliveryFailed", "KafkaException"]
