@@ -1,23 +1,39 @@
-"""Assess one inbound credit event: a validated record, or a rejection with its reasons.
+"""Assess one inbound credit event: normalise, scrub, validate, enrich. The result is a
+ValidatedRecord or a Rejection with every reason, plus what the record means for the lists.
 
-Plain functions over dicts shaped like the Avro records; no Kafka, no I/O.
+Plain functions over dicts shaped like the Avro records; no Kafka, no I/O. State that spans
+records (replays, duplicates across units, the lists) is applied afterwards by the caller with
+`dedup` and `lists`, so this stays a function of the event, the time and the catalog.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timezone
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from functools import lru_cache
 
+from creditstream.domain import flags as F
 from creditstream.domain import reasons as R
-from creditstream.domain.categories import is_blacklist_category
-from creditstream.domain.identifiers import compact, id_number_is_valid, is_masked_id, mask_id_number, uscc_is_valid
+from creditstream.domain.catalog import UnitCatalog, load_catalog
+from creditstream.domain.categories import FIELD_LABELS_ZH, REQUIRED_FIELDS
+from creditstream.domain.divisions import is_known_division
+from creditstream.domain.identifiers import (division_code, identify_subject, mask_id_number,
+                                             normalise_document_number, sex_from_id, uscc_subject_type)
+from creditstream.domain.lists import ListChange, list_change_for
+from creditstream.domain.normalise import (InvalidDate, InvalidSex, china_date_of_millis, epoch_days, is_no_expiry,
+                                           normalise_name, normalise_sex, normalise_text, parse_date, present)
+from creditstream.domain.privacy import mask_ids_in_text, scrub
 from creditstream.domain.reasons import Reason
+from creditstream.domain.timeliness import working_days_between
 
 
 @dataclass(slots=True)
 class Outcome:
-    record: dict | None = None       # ValidatedRecord, when accepted
-    rejection: dict | None = None    # Rejection, when not
-    blacklist: dict | None = None    # BlacklistEntry, when the record puts its subject on a list
+    record: dict | None = None          # ValidatedRecord, when accepted
+    rejection: dict | None = None       # Rejection, when not
+    list_change: ListChange | None = None  # what an accepted record does to the black or red list
+    natural_key: str | None = None      # the record's identity across units and platforms
+    prohibited_dropped: list[str] = field(default_factory=list)  # names removed, for the unit's count
 
     @property
     def key(self) -> str:
@@ -26,28 +42,9 @@ class Outcome:
         return self.rejection["event_id"]
 
 
-def _subject_key(subject: dict, reasons: list[Reason]) -> tuple[str, str]:
-    """The normalised subject id and its kind; appends reasons when it is not usable."""
-    stype = subject.get("type") or "UNKNOWN"
-    code = compact(subject.get("uscc"))
-    number = compact(subject.get("id_number"))
-    if stype == "NATURAL_PERSON" or (not code and number):
-        if not number:
-            reasons.append(Reason(R.MISSING_SUBJECT_ID, "subject.id_number", "身份证件号码缺失 ID number missing"))
-            return "", "OTHER"
-        if is_masked_id(number):
-            return number, "ID_NUMBER_MASKED"
-        if not id_number_is_valid(number):
-            reasons.append(Reason(R.INVALID_ID_NUMBER, "subject.id_number",
-                                  f"身份证件号码校验失败 ID number fails GB 11643: {mask_id_number(number)}"))
-        return number, "ID_NUMBER"
-    if not code:
-        reasons.append(Reason(R.MISSING_SUBJECT_ID, "subject.uscc", "统一社会信用代码缺失 USCC missing"))
-        return "", "OTHER"
-    if not uscc_is_valid(code):
-        reasons.append(Reason(R.INVALID_USCC, "subject.uscc",
-                              f"统一社会信用代码校验失败 USCC fails GB 32100-2015: {code}"))
-    return code, "USCC"
+@lru_cache(maxsize=1)
+def default_catalog() -> UnitCatalog:
+    return load_catalog()
 
 
 def _millis(value) -> int:
@@ -56,57 +53,217 @@ def _millis(value) -> int:
     return int(value)
 
 
-def assess(event: dict, now: datetime | None = None) -> Outcome:
+# 当前状态 as units report it (XK_ZT / CF_ZT codes or text), normalised to the text.
+_DECISION_STATUS = {"0": "正常", "正常": "正常", "1": "撤销", "撤销": "撤销", "已撤销": "撤销",
+                    "2": "异议", "异议": "异议", "3": "其他", "其他": "其他", "删除": "删除", "已删除": "删除"}
+
+_PERSON_FIELDS = ("subject.name", "subject.sex")
+_ORGANISATION_FIELDS = ("subject.name",)
+
+
+def _date(raw: str | None, field_name: str, reasons: list[Reason]) -> date | None:
+    text = present(raw)
+    if text is None:
+        return None
+    try:
+        return parse_date(text)
+    except InvalidDate:
+        reasons.append(Reason(R.INVALID_DATE, field_name,
+                              f"{FIELD_LABELS_ZH.get(field_name, field_name)}无法识别 unreadable date: {text[:40]}"))
+        return None
+
+
+def _subject_type(reported: str, kind: str, key: str, flags: list[str]) -> str:
+    if kind == "USCC":
+        derived = uscc_subject_type(key)
+        if reported in ("UNKNOWN", "LEGAL_PERSON", "INDIVIDUAL_BUSINESS") and reported != derived:
+            flags.append(F.SUBJECT_TYPE_FROM_USCC)
+            return derived
+        return reported
+    if reported != "UNKNOWN":
+        return reported
+    if kind.startswith("ID_NUMBER"):
+        return "NATURAL_PERSON"
+    return "VEHICLE" if kind == "PLATE" else "LEGAL_PERSON"
+
+
+def natural_key(category: str, subject_key: str, document_number: str | None, decision_date: date | None,
+                decision_status: str | None, matter_name: str | None, cause: str | None, content: str | None) -> str:
+    """The identity of a record whoever reports it: category, subject, decision (document number
+    and date) and its status. Without a document number (arrears), the matter stands in for it."""
+    parts = [category, subject_key, document_number or "", decision_date.isoformat() if decision_date else "",
+             decision_status or ""]
+    if not document_number:
+        parts += [matter_name or "", cause or "", content or ""]
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
+
+
+def assess(event: dict, now: datetime | None = None, catalog: UnitCatalog | None = None) -> Outcome:
+    catalog = catalog or default_catalog()
     now_ms = _millis(now or datetime.now(timezone.utc))
+    today = china_date_of_millis(now_ms)
     reasons: list[Reason] = []
+    flags: list[str] = []
     subject = event.get("subject") or {}
-    key, key_kind = _subject_key(subject, reasons)
     decision = event.get("decision") or {}
     matter = event.get("matter") or {}
-    if not (subject.get("name") or "").strip():
-        reasons.append(Reason(R.MISSING_FIELD, "subject.name", "名称缺失 subject name missing"))
+
+    raw, dropped = scrub(event.get("raw"))
+    other_ids, dropped_ids = scrub(subject.get("other_ids"))
+    if dropped_ids:
+        dropped = sorted(dropped + [f"subject.other_ids.{n}" for n in dropped_ids])
+    if dropped:
+        flags.append(F.PROHIBITED_DROPPED)
+
+    ident = identify_subject(subject, catalog.pilot_usccs)
+    reasons.extend(ident.problems)
+    flags.extend(ident.flags)
+    category = event.get("category") or "OTHER"
+    stype = _subject_type(subject.get("type") or "UNKNOWN", ident.kind, ident.key, flags)
+    person = stype == "NATURAL_PERSON"
+
+    name = normalise_name(subject.get("name"))
+    sex_invalid = False
+    try:
+        sex = normalise_sex(subject.get("sex"))
+    except InvalidSex as exc:
+        sex, sex_invalid = None, True
+        reasons.append(Reason(R.INVALID_SEX, "subject.sex", f"性别无法识别 unknown sex value: {str(exc)[:20]}"))
+    if person and sex is None and not sex_invalid:
+        sex = sex_from_id(ident.key, ident.kind)
+        if sex:
+            flags.append(F.SEX_FROM_ID)
+
+    values = {
+        "subject.name": name,
+        "subject.sex": sex,
+        "matter.name": normalise_text(matter.get("name")),
+        "matter.cause": normalise_text(matter.get("cause")),
+        "decision.document_number": normalise_document_number(present(decision.get("document_number"))),
+        "decision.authority": normalise_text(decision.get("authority")),
+        "decision.date": present(decision.get("date")),
+    }
+    if not ident.key:
+        id_field = "subject.id_number" if person else ("subject.plate" if stype == "VEHICLE" else "subject.uscc")
+        reasons.append(Reason(R.MISSING_SUBJECT_ID, id_field,
+                              f"{FIELD_LABELS_ZH[id_field]}缺失 subject id missing"))
+    spec = catalog.indicator_sets.get(event.get("catalog") or "")
+    required = (_PERSON_FIELDS if person else _ORGANISATION_FIELDS) + (
+        spec.required if spec and spec.required is not None else REQUIRED_FIELDS.get(category, ("matter.name",)))
+    for name_of_field in required:
+        if values.get(name_of_field) is None and not (name_of_field == "subject.sex" and sex_invalid):
+            reasons.append(Reason(R.MISSING_FIELD, name_of_field,
+                                  f"{FIELD_LABELS_ZH.get(name_of_field, name_of_field)}缺失 {name_of_field} missing"))
+
+    decided = _date(values["decision.date"], "decision.date", reasons)
+    valid_from = _date(decision.get("valid_from"), "decision.valid_from", reasons)
+    until_text = present(decision.get("valid_until"))
+    valid_until = None
+    if until_text is not None:
+        if is_no_expiry(until_text):
+            flags.append(F.NO_EXPIRY)
+        else:
+            valid_until = _date(until_text, "decision.valid_until", reasons)
+            if valid_until is not None and is_no_expiry(until_text, valid_until):
+                valid_until = None
+                flags.append(F.NO_EXPIRY)
+    if decided is not None:
+        if decided > today:
+            reasons.append(Reason(R.DATE_IN_FUTURE, "decision.date",
+                                  f"决定时间晚于今日 decision date {decided.isoformat()} is in the future"))
+        if valid_until is not None and valid_until < decided:
+            reasons.append(Reason(R.VALIDITY_BEFORE_DECISION, "decision.valid_until",
+                                  f"决定有效期早于决定时间 validity ends {valid_until.isoformat()} "
+                                  f"before the decision {decided.isoformat()}"))
+
     if reasons:
-        return Outcome(rejection=rejection_for(event, reasons, now_ms, key, key_kind))
-    stype = subject.get("type") or "UNKNOWN"
-    if stype == "UNKNOWN":
-        stype = "NATURAL_PERSON" if key_kind.startswith("ID_NUMBER") else "LEGAL_PERSON"
+        rejection = rejection_for(event, reasons, now_ms, ident.key, ident.kind)
+        rejection["original"] = _scrubbed_original(event, raw, other_ids)
+        return Outcome(rejection=rejection, prohibited_dropped=dropped)
+
+    unit = catalog.unit(event["source_unit"])
+    if unit is None:
+        flags.append(F.UNKNOWN_UNIT)
+    reported_at = _millis(event["reported_at"])
+    timeliness = late = None
+    if decided is not None:
+        reported_day = china_date_of_millis(reported_at)
+        timeliness = working_days_between(decided, reported_day)
+        late = (unit.deadline if unit else catalog.default_deadline).is_late(decided, reported_day)
+    region = division_code(ident.key, ident.kind)
+    if not is_known_division(region):
+        region = (unit.region or None) if unit else None
+    status = _DECISION_STATUS.get(present(decision.get("status")) or "", present(decision.get("status")))
     record = {
         "event_id": event["event_id"],
         "source_unit": event["source_unit"],
         "catalog": event["catalog"],
-        "category": event["category"],
+        "category": category,
         "reporting_mode": event["reporting_mode"],
         "source_format": event["source_format"],
-        "reported_at": _millis(event["reported_at"]),
+        "reported_at": reported_at,
         "processed_at": now_ms,
         "subject_type": stype,
-        "subject_key": key,
-        "subject_key_kind": key_kind,
-        "subject_name": subject.get("name").strip(),
-        "sex": None,
-        "region_code": key[2:8] if key_kind == "USCC" else key[:6],
-        "document_number": decision.get("document_number"),
-        "authority": decision.get("authority"),
-        "decision_date": None,
-        "valid_until": None,
-        "matter_name": matter.get("name"),
-        "cause": matter.get("cause"),
-        "content": matter.get("content"),
-        "timeliness_days": None,
-        "late": False,
+        "subject_key": ident.key,
+        "subject_key_kind": ident.kind,
+        "subject_name": name,
+        "sex": sex,
+        "region_code": region,
+        "document_number": values["decision.document_number"],
+        "authority": values["decision.authority"],
+        "decision_date": epoch_days(decided) if decided else None,
+        "valid_until": epoch_days(valid_until) if valid_until else None,
+        "matter_name": values["matter.name"],
+        "cause": values["matter.cause"],
+        "content": normalise_text(matter.get("content")),
+        "timeliness_days": timeliness,
+        "late": bool(late),
         "duplicate_of": None,
-        "prohibited_dropped": [],
-        "raw": dict(event.get("raw") or {}),
+        "prohibited_dropped": dropped,
+        "raw": raw,
+        "reported_by": event.get("reported_by"),
+        "source_ref": event.get("source_ref"),
+        "legal_representative": normalise_name(subject.get("legal_representative")),
+        "document_name": normalise_text(decision.get("document_name")),
+        "authority_code": present(decision.get("authority_code")),
+        "valid_from": epoch_days(valid_from) if valid_from else None,
+        "decision_status": status,
+        "matter_kind": normalise_text(matter.get("kind")),
+        "legal_basis": normalise_text(matter.get("legal_basis")),
+        "other_ids": other_ids,
+        "flags": flags,
     }
-    outcome = Outcome(record=record)
-    if is_blacklist_category(record["category"]):
-        outcome.blacklist = blacklist_entry_for(record, now_ms)
+    outcome = Outcome(record=record, prohibited_dropped=dropped)
+    outcome.natural_key = natural_key(category, ident.key, record["document_number"], decided, status,
+                                      record["matter_name"], record["cause"], record["content"])
+    effect = catalog.list_effect(record["catalog"], category)
+    if effect:
+        outcome.list_change = list_change_for(effect, record, raw)
     return outcome
+
+
+def _scrubbed_original(event: dict, raw: dict, other_ids: dict) -> dict[str, str]:
+    """What the unit sent, for the clerk who fixes it: the typed fields (ID numbers masked) and
+    the raw fields, prohibited attributes already removed."""
+    original: dict[str, str] = {}
+    for part in ("subject", "decision", "matter"):
+        for name, value in (event.get(part) or {}).items():
+            if isinstance(value, str) and value:
+                original[f"{part}.{name}"] = mask_ids_in_text(value)
+    number = (event.get("subject") or {}).get("id_number")
+    if number:
+        original["subject.id_number"] = mask_id_number(number.strip())
+    for name, value in other_ids.items():
+        original[f"subject.other_ids.{name}"] = value
+    for name, value in raw.items():
+        original[f"raw.{name}"] = value
+    return original
 
 
 def rejection_for(event: dict, reasons: list[Reason], now_ms: int, key: str = "", key_kind: str = "",
                   origin: dict | None = None) -> dict:
-    subject_shown = mask_id_number(key) if key_kind.startswith("ID_NUMBER") else key
+    # Persons' numbers (ID cards, and passports under kind OTHER) are masked; codes of organisations are public.
+    subject_shown = mask_id_number(key) if key_kind.startswith("ID_NUMBER") or key_kind == "OTHER" else key
     return {
         "event_id": event.get("event_id") or "",
         "source_unit": event.get("source_unit") or "",
@@ -118,27 +275,6 @@ def rejection_for(event: dict, reasons: list[Reason], now_ms: int, key: str = ""
         "origin": origin,
         "subject_masked": subject_shown or None,
         "original": {},
-    }
-
-
-def blacklist_entry_for(record: dict, now_ms: int) -> dict:
-    basis = {
-        "event_id": record["event_id"],
-        "category": record["category"],
-        "source_unit": record["source_unit"],
-        "document_number": record["document_number"],
-        "authority": record["authority"],
-        "decision_date": record["decision_date"],
-        "valid_until": record["valid_until"],
-    }
-    return {
-        "subject_key": record["subject_key"],
-        "subject_type": record["subject_type"],
-        "subject_name": record["subject_name"],
-        "lists": [record["category"]],
-        "basis": [basis],
-        "since": record["decision_date"],
-        "until": record["valid_until"],
-        "status": "ACTIVE",
-        "updated_at": now_ms,
+        "source_ref": event.get("source_ref"),
+        "reported_by": event.get("reported_by"),
     }

@@ -1,4 +1,4 @@
-"""What each category means for routing."""
+"""What each category means for routing and which decision fields it needs."""
 from __future__ import annotations
 
 # Severe dishonesty: the subject goes on the joint-punishment blacklist.
@@ -14,6 +14,35 @@ LABELS_ZH = {
     "ARREARS": "欠费欠缴",
     "RED_LIST": "红名单",
     "OTHER": "其他",
+}
+
+# Key fields beyond the subject's own (seed 004): 事项名称 and 事由 for every record, plus the
+# decision's 决定文书号, 决定机关, 决定时间 where the category has a formal decision. An indicator
+# set in the unit catalog may replace these with its own list.
+_DECISION = ("decision.document_number", "decision.authority", "decision.date")
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "LICENCE": ("matter.name", "matter.cause") + _DECISION,
+    "PENALTY": ("matter.name", "matter.cause") + _DECISION,
+    "COURT_DISHONEST": ("matter.name", "matter.cause") + _DECISION,
+    "SERIOUS_DISHONEST": ("matter.name", "matter.cause") + _DECISION,
+    "TAX_VIOLATION": ("matter.name", "matter.cause", "decision.authority", "decision.date"),
+    "RED_LIST": ("matter.name", "decision.authority", "decision.date"),
+    "ARREARS": ("matter.name", "matter.cause"),
+    "OTHER": ("matter.name",),
+}
+
+FIELD_LABELS_ZH = {
+    "subject.name": "名称/姓名",
+    "subject.uscc": "统一社会信用代码",
+    "subject.id_number": "身份证件号码",
+    "subject.sex": "性别",
+    "subject.plate": "车牌号",
+    "matter.name": "事项名称",
+    "matter.cause": "事由",
+    "decision.document_number": "决定文书号",
+    "decision.authority": "决定机关",
+    "decision.date": "决定时间",
+    "decision.valid_until": "决定有效期",
 }
 
 
