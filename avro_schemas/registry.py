@@ -9,7 +9,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import fastavro
-
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.schema_registry.schema_registry_client import ConfigCompatibilityLevel, ServerConfig

@@ -8,7 +8,7 @@ import json
 import shutil
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -128,6 +128,9 @@ def test_a_new_schema_gets_the_next_id_block(schemas):
     assert (new.name, new.version, new.schema_id) == ("io.creditstream.Objection", 1, 701)
 
 
+across_records = settings(max_examples=60, deadline=None)
+
+
 @pytest.fixture(scope="module")
 def two_versions(tmp_path_factory):
     """CreditEvent v1 as released and a v2 that adds a field and a category symbol. The old
@@ -149,7 +152,7 @@ def test_old_and_new_schema_are_compatible_both_ways(two_versions):
     assert incompatibilities(v1.text, v2.text) == []  # FORWARD: old reader, new records
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@across_records
 @given(data=st.data())
 def test_new_reader_reads_old_writer(two_versions, data):
     old, new, v1, _ = two_versions
@@ -159,7 +162,7 @@ def test_new_reader_reads_old_writer(two_versions, data):
     assert decoded == record
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@across_records
 @given(data=st.data())
 def test_old_reader_reads_new_writer(two_versions, data):
     old, new, _, v2 = two_versions
