@@ -11,6 +11,7 @@ from rich.table import Table
 
 from creditstream.commands import schemas as schemas_commands
 from creditstream.commands import load as load_commands, validate as validate_commands
+from creditstream.commands import serve as serve_commands, tokens as tokens_commands, zero_report as zero_report_commands
 from creditstream.embedded.kafka import EmbeddedStackError
 from creditstream.settings import get_settings
 
@@ -19,7 +20,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 db_app = typer.Typer(no_args_is_help=True, help="ClickHouse schema migrations.")
 app.add_typer(db_app, name="db")
 app.add_typer(schemas_commands.app, name="schemas")
-for _module in (load_commands, validate_commands):
+for _module in (load_commands, validate_commands, serve_commands, tokens_commands, zero_report_commands):
     _module.register(app)
 console = Console()
 err = Console(stderr=True)
@@ -165,21 +166,21 @@ def db_migrate() -> None:
 
 @db_app.command("status")
 def db_status() -> None:
-    """List the migrations and whether each is applied."""
-    from sinks.clickhouse import applied_migrations, migration_files
+    """List the migrations and whether each is applied (or changed since it was)."""
+    from sinks.clickhouse import migration_status
 
     settings, client = _db_client()
-    try:
-        done = applied_migrations(client, settings.clickhouse_database)
-    except Exception:
-        done = {}
     table = Table(title=f"migrations in {settings.clickhouse_database}")
-    table.add_column("version")
-    table.add_column("name")
-    table.add_column("state")
-    for version, name, _ in migration_files():
-        table.add_row(f"{version:04d}", name, "applied" if version in done else "[yellow]pending[/yellow]")
+    for col in ("version", "name", "state", "applied at"):
+        table.add_column(col)
+    colour = {"applied": "green", "pending": "yellow", "changed": "red"}
+    rows = migration_status(client, settings.clickhouse_database)
+    for m in rows:
+        table.add_row(f"{m['version']:04d}", m["name"], f"[{colour[m['state']]}]{m['state']}[/]",
+                      str(m["applied_at"] or ""))
     console.print(table)
+    if any(m["state"] == "changed" for m in rows):
+        _fail("an applied migration file was edited; add a new migration instead", code=1)
 
 
 def main() -> None:

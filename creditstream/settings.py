@@ -43,14 +43,23 @@ class Settings(BaseSettings):
     sink_batch_seconds: float = 1.0
     # The sink owns the chdb directory, so it also answers reads (counts, dashboards) over HTTP.
     sink_port: int = 18124
-    # How far back the sink looks for an event id already stored, to drop a replayed output.
-    sink_dedup_window_hours: int = 72
+    # How many offsets back (per partition) the sink remembers stored event ids, to drop an output
+    # published again at a new offset (a worker's restart); its own replays need no window.
+    sink_replay_window: int = 50000
+    # Fault points for tests (sinks/faults.py); empty in production.
+    sink_fault_dir: str = ""
 
     # Prometheus for the embedded default (Debian package), when installed.
     prometheus_port: int = 19090
 
     # Bearer token of the embedded services; empty means generated under <data_dir>/secrets.
     api_token: str = ""
+
+    # Ingest service (`creditstream serve`): HTTP push, online form, zero reports; unit tokens
+    # live in <data_dir>/secrets/tokens.json.
+    ingest_port: int = 18180
+    ingest_max_body_bytes: int = 5 * 1024 * 1024
+    ingest_max_records: int = 5000
 
     # Demo feed for `creditstream up`.
     demo_rate: float = 200.0  # records per second

@@ -53,7 +53,7 @@ def _non_empty(rows: Iterator[Row], report: FileReport) -> Iterator[Row]:
             report.problems["empty_row_skipped"] += 1
 
 
-def _choose_layout(header: list, options: LoadOptions) -> Layout:
+def choose_layout(header: list, options: LoadOptions) -> Layout:
     layouts = load_layouts()
     if options.layout:
         if options.layout not in layouts:
@@ -102,7 +102,7 @@ def read_events(path: Path | str, options: LoadOptions, report: FileReport,
                 header_ref, header, pending = _find_header(rows, layout)
                 if not header:
                     continue  # an empty sheet
-                layout = layout or _choose_layout(header, options)
+                layout = layout or choose_layout(header, options)
                 mapper = RowMapper(layout, header, unit=options.unit, catalog=options.catalog,
                                    category=options.category, mode=options.mode, source_format=table.format,
                                    source_name=path.name, header_row=header_ref, reported_by=options.reported_by)

@@ -57,17 +57,22 @@ class CreditProducer:
         except KafkaException as exc:
             raise BrokerUnreachable(f"no Kafka broker answers at {self.bootstrap_servers}: {exc.args[0]}") from None
 
-    def send(self, event: dict, key: str | None = None) -> None:
+    def send(self, event: dict, key: str | None = None, on_delivery=None) -> None:
         """Publish one record keyed by its subject id (or ``key``). Never drops: a full local
-        queue waits for deliveries."""
+        queue waits for deliveries. ``on_delivery(err)`` also hears this message's report."""
         value = self._encode(event)
         key = key if key is not None else routing_key(event["subject"])
-        self.produce(value, key.encode() or None)
+        self.produce(value, key.encode() or None, on_delivery)
 
-    def produce(self, value: bytes, key: bytes | None) -> None:
+    def produce(self, value: bytes, key: bytes | None, on_delivery=None) -> None:
+        callback = self._on_delivery
+        if on_delivery is not None:
+            def callback(err, msg, _own=self._on_delivery):
+                _own(err, msg)
+                on_delivery(err)
         while True:
             try:
-                self._producer.produce(self.topic, value=value, key=key, on_delivery=self._on_delivery)
+                self._producer.produce(self.topic, value=value, key=key, on_delivery=callback)
                 break
             except BufferError:
                 self._producer.poll(0.05)
