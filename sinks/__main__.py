@@ -1,4 +1,4 @@
-"""The sink process: migrate, serve reads, and store credit.records and credit.rejected."""
+"""The sink process: migrate, serve reads and /metrics, and store the sink's topics in ClickHouse."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +8,8 @@ from creditstream.service_token import service_token
 from creditstream.settings import get_settings
 from sinks.batch_sink import ClickHouseSink
 from sinks.clickhouse import LockedClient, connect, migrate
+from sinks.faults import FaultInjectingClient, FaultPoints
+from sinks.metrics import SinkMetrics
 from sinks.query_api import make_server, serve_in_background
 
 
@@ -15,11 +17,17 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("creditstream.sink")
     settings = get_settings()
+    faults = FaultPoints(settings.sink_fault_dir or None)
     client = LockedClient(connect(settings))
+    if faults.directory is not None:
+        log.warning("fault points enabled in %s (tests only)", faults.directory)
+        client = FaultInjectingClient(client, faults)
     applied = migrate(client, settings.clickhouse_database)
     if applied:
         log.info("applied migrations: %s", ", ".join(applied))
-    server = make_server(client, settings.clickhouse_database, service_token(settings), settings.sink_port)
+    metrics = SinkMetrics()
+    server = make_server(client, settings.clickhouse_database, service_token(settings), settings.sink_port,
+                         metrics=metrics)
     serve_in_background(server)
     stop = {"now": False}
 
@@ -29,14 +37,15 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     sink = ClickHouseSink(client, settings.clickhouse_database, settings.bootstrap_servers, settings.sink_group_id,
-                          settings.sink_batch_size, settings.sink_batch_seconds, settings.sink_dedup_window_hours)
-    log.info("sink ready: query API on 127.0.0.1:%s", settings.sink_port)
+                          settings.sink_batch_size, settings.sink_batch_seconds, settings.sink_replay_window,
+                          metrics=metrics, faults=faults)
+    log.info("sink ready: query API and /metrics on 127.0.0.1:%s", settings.sink_port)
     try:
         sink.run(should_stop=lambda: stop["now"])
     finally:
         server.shutdown()
         client.close()
-        log.info("sink stopped; stored %s, replays dropped %s", dict(sink.stored), dict(sink.replays_dropped))
+        log.info("sink stopped")
 
 
 if __name__ == "__main__":

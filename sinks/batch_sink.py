@@ -1,165 +1,239 @@
-"""Kafka -> ClickHouse: a batch consumer per sink process, one insert per table per batch,
-offsets committed only after the inserts succeeded.
+"""Kafka -> ClickHouse: one consumer over the sink's topics, batches per topic-partition, offsets
+committed only after the batch is stored.
 
-Exactly-once effect: every row carries its event id, and before an insert the sink drops the
-event ids the table already holds (within a window). So a batch retried after a crash, a partial
-insert, or an output the worker published twice is stored once.
+One consumer rather than one per topic: chdb lets one process hold the data, and one client serves
+every table anyway; a single poll loop keeps one group membership and no threads contending for
+the client. Batching stays per topic-partition, the unit whose offsets are committed and whose
+ranges are replayed (sinks/partition_batch.py); batches due together are stored in one round.
+
+Order of a round (after quix-streams' sinks: flush, then commit): log the ranges, insert (each insert
+carries its range's deduplication token), commit the offsets. A crash anywhere in between replays
+the same ranges with the same tokens, and ClickHouse drops what it already holds. While ClickHouse
+refuses writes, the partitions are paused (the consumer stays in its group) and the round is
+retried with backoff; nothing read is let go until it is stored.
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
-from collections import defaultdict
-from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, TopicPartition
 
-from sinks.tables import TableSpec, UndecodableMessage, table_specs, undecodable_row
+from sinks.availability import Availability
+from sinks.batch_log import log_ranges, logged_ranges
+from sinks.faults import KILL_AFTER_INSERT, FaultPoints
+from sinks.metrics import SinkMetrics
+from sinks.partition_batch import PartitionBatch, PartitionBatcher
+from sinks.replay_guard import RecentEventIds
+from sinks.store import BatchStore
+from sinks.tables import Consumed, TableSpec, table_specs
 
 log = logging.getLogger("creditstream.sink")
 
-
-@dataclass
-class Batch:
-    rows: dict[str, list[list]] = field(default_factory=lambda: defaultdict(list))
-    offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # next offset to commit
-    size: int = 0
-    started: float = field(default_factory=time.monotonic)
+Key = tuple[str, int]
 
 
 class ClickHouseSink:
-    def __init__(self, client, database: str, bootstrap_servers: str, group_id: str,
-                 batch_size: int, batch_seconds: float, dedup_window_hours: int,
-                 specs: dict[str, TableSpec] | None = None):
+    def __init__(self, client, database: str, bootstrap_servers: str, group_id: str, batch_size: int,
+                 batch_seconds: float, replay_window: int, specs: dict[str, TableSpec] | None = None,
+                 metrics: SinkMetrics | None = None, faults: FaultPoints | None = None,
+                 consumer_config: dict | None = None):
         self.client = client
         self.database = database
         self.specs = specs or table_specs()
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
-        self.dedup_window_hours = dedup_window_hours
-        self.consumer = Consumer({
+        self.replay_window = replay_window
+        self.metrics = metrics or SinkMetrics()
+        self.faults = faults or FaultPoints(None)
+        self.store = BatchStore(client, database, self.metrics)
+        self.availability = Availability(self.metrics)
+        config = {
             "bootstrap.servers": bootstrap_servers,
             "group.id": group_id,
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "isolation.level": "read_committed",
             "partition.assignment.strategy": "cooperative-sticky",
+            "enable.partition.eof": True,
             "fetch.max.bytes": 52428800,
+            "statistics.interval.ms": 5000,
+            "stats_cb": self._on_stats,
             "log_level": 3,
-        })
-        self.batch = Batch()
-        self.stored: dict[str, int] = defaultdict(int)
-        self.replays_dropped: dict[str, int] = defaultdict(int)
-        self.unavailable_since: float | None = None
-        self._stopping = False
+        }
+        config.update(consumer_config or {})
+        self.consumer = Consumer(config)
+        self.batchers: dict[Key, PartitionBatcher] = {}
+        self.guards: dict[Key, RecentEventIds] = {}
+        self.unprepared: set[Key] = set()
 
-    # -- consuming ------------------------------------------------------------------------
+    # -- group membership --------------------------------------------------------------------
+    def _on_assign(self, consumer, partitions) -> None:
+        # Nothing may be read from a partition before its logged ranges and replay guard are
+        # loaded (they decide how its first batches are cut and filtered): assign paused.
+        consumer.incremental_assign(partitions)
+        consumer.pause(partitions)
+        self.unprepared.update((tp.topic, tp.partition) for tp in partitions)
+
     def _on_revoke(self, consumer, partitions) -> None:
-        # Store what we hold for these partitions before another member takes them over.
-        if self.batch.size:
-            self.flush()
+        # What we hold for these partitions is not committed: the next owner reads it again and,
+        # from the batch log, cuts it the same way. Dropping it here loses nothing.
+        for tp in partitions:
+            key = (tp.topic, tp.partition)
+            self.batchers.pop(key, None)
+            self.guards.pop(key, None)
+            self.unprepared.discard(key)
+            try:
+                self.metrics.lag.remove(tp.topic, str(tp.partition))
+            except KeyError:
+                pass
 
-    def run(self, should_stop=lambda: False) -> None:
-        self.consumer.subscribe(list(self.specs), on_revoke=self._on_revoke)
+    def _prepare(self) -> None:
+        """Load what the newly assigned partitions need, then let them be read."""
+        keys = sorted(self.unprepared)
+        tps = [TopicPartition(t, p) for t, p in keys]
+        committed = {(tp.topic, tp.partition): tp.offset for tp in self.consumer.committed(tps, timeout=10)}
+        for key in keys:
+            topic, partition = key
+            start = committed.get(key, OFFSET_INVALID)
+            if start < 0:  # nothing committed: reading starts at the log start
+                start = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[0]
+            spec = self.specs[topic]
+            planned = logged_ranges(self.client, self.database, topic, partition, start)
+            if planned:
+                log.info("%s-%s: replaying %d logged batch range(s) from offset %s", topic, partition,
+                         len(planned), start)
+            if spec.event_ids and self.replay_window > 0:
+                guard = RecentEventIds(self.replay_window)
+                guard.load(self.client, self.database, spec.table, topic, partition, start)
+                self.guards[key] = guard
+            self.batchers[key] = PartitionBatcher(topic, partition, self.batch_size, self.batch_seconds, planned)
+        self.unprepared.difference_update(keys)
+        self.consumer.resume(tps)
+
+    def _on_stats(self, stats_json: str) -> None:
+        stats = json.loads(stats_json)
+        for topic, info in stats.get("topics", {}).items():
+            for partition, p in info.get("partitions", {}).items():
+                key = (topic, int(partition))
+                if key in self.batchers and p.get("consumer_lag", -1) >= 0:
+                    self.metrics.lag.labels(topic, partition).set(p["consumer_lag"])
+
+    # -- the loop -------------------------------------------------------------------------------
+    def run(self, should_stop=lambda: False, stop_timeout: float = 10.0) -> None:
+        self.consumer.subscribe(list(self.specs), on_assign=self._on_assign, on_revoke=self._on_revoke,
+                                on_lost=self._on_revoke)
         try:
             while not should_stop():
                 self.poll_once()
-            self.flush()
+            self.store_all(deadline=time.monotonic() + stop_timeout)
         finally:
             self.consumer.close()
 
     def poll_once(self, timeout: float = 0.2) -> None:
-        messages = self.consumer.consume(num_messages=min(self.batch_size, 10000), timeout=timeout)
-        for msg in messages:
+        if self.unprepared:
+            try:
+                self._prepare()
+            except Exception as exc:
+                self._wait(self.availability.failed(exc))
+                return
+        at_end: set[Key] = set()
+        for msg in self.consumer.consume(num_messages=10000, timeout=timeout):
             err = msg.error()
             if err is not None:
-                if err.code() != KafkaError._PARTITION_EOF:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    at_end.add((msg.topic(), msg.partition()))
+                else:
                     log.warning("consumer error: %s", err)
                 continue
-            self._add(msg)
-        if self.batch.size >= self.batch_size or (
-                self.batch.size and time.monotonic() - self.batch.started >= self.batch_seconds):
-            self.flush()
+            batcher = self.batchers.get((msg.topic(), msg.partition()))
+            if batcher is None:  # revoked meanwhile: the next owner reads it
+                continue
+            batcher.add(Consumed(msg.offset(), msg.key(), msg.value(), msg.timestamp()[1]))
+        now = time.monotonic()
+        for key, batcher in self.batchers.items():
+            batcher.cut_due(now, at_end=key in at_end)
+        self.metrics.buffered.set(sum(b.pending_rows() for b in self.batchers.values()))
+        due = [batch for batcher in self.batchers.values() for batch in batcher.take_closed()]
+        if due:
+            self._store_until_done(due)
 
-    def _add(self, msg) -> None:
-        spec = self.specs[msg.topic()]
-        try:
-            row = spec.to_row(spec.decode(msg.value()))
-            table = spec.table
-        except (UndecodableMessage, KeyError, TypeError) as exc:
-            log.error("undecodable message on %s-%s@%s: %s", msg.topic(), msg.partition(), msg.offset(), exc)
-            row = undecodable_row(msg.topic(), msg.partition(), msg.offset(), str(exc))
-            table = "rejections"
-        row.append(msg.partition())
-        row.append(msg.offset())
-        self.batch.rows[table].append(row)
-        self.batch.offsets[(msg.topic(), msg.partition())] = msg.offset() + 1
-        self.batch.size += 1
+    def store_all(self, deadline: float | None = None) -> bool:
+        """Store everything read so far (shutdown). Gives up at ``deadline``: the rest is not
+        committed, so the next start reads it again."""
+        for batcher in self.batchers.values():
+            batcher.close_open()
+        due = [batch for batcher in self.batchers.values() for batch in batcher.take_closed()]
+        return self._store_until_done(due, deadline) if due else True
 
-    # -- storing --------------------------------------------------------------------------
-    def _known_event_ids(self, table: str, ids: list[str]) -> set[str]:
-        result = self.client.query(
-            f"SELECT event_id FROM {self.database}.{table} "
-            f"WHERE ingested_at >= now64(3) - INTERVAL {int(self.dedup_window_hours)} HOUR "
-            "AND event_id IN %(ids)s",
-            parameters={"ids": ids})
-        return {r[0] for r in result.result_rows}
-
-    def _columns_for(self, table: str) -> list[str]:
-        for spec in self.specs.values():
-            if spec.table == table:
-                return spec.insert_columns
-        raise KeyError(table)
-
-    def _store(self, table: str, rows: list[list]) -> int:
-        unique: dict[str, list] = {}
-        for row in rows:
-            unique.setdefault(row[0], row)  # event_id is the first column of every table
-        known = self._known_event_ids(table, list(unique))
-        fresh = [row for eid, row in unique.items() if eid not in known]
-        self.replays_dropped[table] += len(rows) - len(fresh)
-        if fresh:
-            self.client.insert(f"{self.database}.{table}", fresh, column_names=self._columns_for(table))
-        self.stored[table] += len(fresh)
-        return len(fresh)
-
-    def flush(self) -> None:
-        """Insert the batch, then commit its offsets. Retries with backoff while ClickHouse is
-        unavailable, keeping the consumer paused (and in its group) meanwhile."""
-        if not self.batch.size:
-            return
-        delay = 0.5
+    # -- storing ------------------------------------------------------------------------------
+    def _store_until_done(self, batches: list[PartitionBatch], deadline: float | None = None) -> bool:
         while True:
             try:
-                for table, rows in self.batch.rows.items():
-                    self._store(table, rows)
-                break
+                self._store_round(batches)
+                self.availability.succeeded()
+                return True
             except Exception as exc:
-                if self.unavailable_since is None:
-                    self.unavailable_since = time.monotonic()
-                    log.error("ClickHouse insert failed, retrying until it succeeds: %s", exc)
-                self._wait_paused(delay)
-                delay = min(delay * 2, 10.0)
-        if self.unavailable_since is not None:
-            log.warning("ClickHouse is back after %.1f s", time.monotonic() - self.unavailable_since)
-            self.unavailable_since = None
-        offsets = [TopicPartition(t, p, o) for (t, p), o in self.batch.offsets.items()]
-        try:
-            self.consumer.commit(offsets=offsets, asynchronous=False)
-        except Exception as exc:  # e.g. the partitions were revoked: the next owner re-reads, dedup drops
-            log.warning("offset commit failed (rows are stored; a re-read will be dropped): %s", exc)
-        self.batch = Batch()
+                delay = self.availability.failed(exc)
+                if deadline is not None and time.monotonic() + delay > deadline:
+                    log.warning("stopping with %d batch(es) unstored; they are not committed and will be read "
+                                "again", len(batches))
+                    return False
+                self._wait(delay)
+                # Partitions revoked while waiting belong to another member now.
+                batches = [b for b in batches if (b.topic, b.partition) in self.batchers]
+                if not batches:
+                    return True
 
-    def _wait_paused(self, seconds: float) -> None:
-        assignment = self.consumer.assignment()
+    def _store_round(self, batches: list[PartitionBatch]) -> None:
+        log_ranges(self.client, self.database, batches)
+        stored = []
+        for batch in batches:
+            spec = self.specs[batch.topic]
+            result = self.store.store(batch, spec, self.guards.get((batch.topic, batch.partition)))
+            stored.append((batch, spec, result))
+        self.faults.crash_point(KILL_AFTER_INSERT)
+        self._commit(batches)
+        for batch, spec, result in stored:
+            guard = self.guards.get((batch.topic, batch.partition))
+            if guard is not None:
+                for offset, event_id in result.event_ids:
+                    guard.add(offset, event_id)
+            self.metrics.batch_rows.labels(spec.table).observe(len(batch))
+            for table, n in result.rows.items():
+                self.metrics.rows_stored.labels(table).inc(n)
+            for table, n in result.dropped.items():
+                if n:
+                    self.metrics.replays_dropped.labels(table).inc(n)
+            if result.undecodable:
+                log.error("%d undecodable message(s) on %s-%s stored as rejections", result.undecodable,
+                          batch.topic, batch.partition)
+                self.metrics.undecodable.labels(batch.topic).inc(result.undecodable)
+
+    def _commit(self, batches: list[PartitionBatch]) -> None:
+        offsets = {}
+        for batch in batches:
+            key = (batch.topic, batch.partition)
+            offsets[key] = max(offsets.get(key, 0), batch.next_offset)
+        try:
+            self.consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                                 asynchronous=False)
+        except Exception as exc:  # e.g. revoked meanwhile: stored anyway; a re-read replays the same ranges
+            log.warning("offset commit failed (the rows are stored; a re-read is deduplicated): %s", exc)
+
+    def _wait(self, seconds: float) -> None:
+        """Wait with every partition paused, polling so the consumer keeps its group membership."""
+        assignment = [tp for tp in self.consumer.assignment() if (tp.topic, tp.partition) not in self.unprepared]
         if assignment:
             self.consumer.pause(assignment)
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            # Keeps the group membership alive. Paused partitions return nothing, but a partition
-            # assigned meanwhile may: keep what it returns.
-            msg = self.consumer.poll(0.1)
-            if msg is not None and msg.error() is None:
-                self._add(msg)
-        if assignment:
-            self.consumer.resume(assignment)
+            for msg in self.consumer.consume(num_messages=100, timeout=0.1):
+                # Paused partitions return nothing; keep anything that comes anyway.
+                batcher = self.batchers.get((msg.topic(), msg.partition()))
+                if msg.error() is None and batcher is not None:
+                    batcher.add(Consumed(msg.offset(), msg.key(), msg.value(), msg.timestamp()[1]))
+        still = [tp for tp in assignment if (tp.topic, tp.partition) in self.batchers]
+        if still:
+            self.consumer.resume(still)

@@ -5,17 +5,42 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 from creditstream.service_token import token_matches
-from sinks.queries import counts_per_unit
+from sinks.queries import GRANULARITIES, counts_per_unit, unit_stats
 
 log = logging.getLogger("creditstream.sink.api")
 
 
-def make_server(client, database: str, token: str, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
+class BadRequest(ValueError):
+    pass
+
+
+def _unit_stats_args(query: dict[str, list[str]]) -> dict:
+    def one(name):
+        values = query.get(name)
+        return values[-1] if values else None
+
+    granularity = one("granularity") or "day"
+    if granularity not in GRANULARITIES:
+        raise BadRequest(f"granularity must be one of {', '.join(GRANULARITIES)}")
+    try:
+        since = date.fromisoformat(one("since")) if one("since") else None
+        until = date.fromisoformat(one("until")) if one("until") else None
+    except ValueError:
+        raise BadRequest("since and until are dates: YYYY-MM-DD") from None
+    return {"granularity": granularity, "since": since, "until": until, "source_unit": one("unit")}
+
+
+def make_server(client, database: str, token: str, port: int, host: str = "127.0.0.1",
+                metrics=None) -> ThreadingHTTPServer:
     routes = {
-        "/v1/counts": lambda: {"units": counts_per_unit(client, database)},
+        "/v1/counts": lambda q: {"units": counts_per_unit(client, database)},
+        # Per unit, indicator set and category per minute, day or month, with 入库合格率 (pass_rate).
+        "/v1/unit-stats": lambda q: {"rows": unit_stats(client, database, **_unit_stats_args(q))},
     }
 
     class Handler(BaseHTTPRequestHandler):
@@ -33,9 +58,17 @@ def make_server(client, database: str, token: str, port: int, host: str = "127.0
             self.wfile.write(data)
 
         def do_GET(self):
-            path = self.path.split("?", 1)[0]
+            path, _, query = self.path.partition("?")
             if path == "/healthz":
                 return self._send(200, {"status": "ok"})
+            if path == "/metrics" and metrics is not None:  # counts only, no personal data: Prometheus scrapes it
+                data = metrics.exposition()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return None
             auth = self.headers.get("Authorization", "")
             if not token_matches(auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None, token):
                 return self._send(401, {"error": "unauthorized", "detail": "send 'Authorization: Bearer <token>'"})
@@ -43,7 +76,9 @@ def make_server(client, database: str, token: str, port: int, host: str = "127.0
             if handler is None:
                 return self._send(404, {"error": "not_found", "detail": f"no route {path}"})
             try:
-                return self._send(200, handler())
+                return self._send(200, handler(parse_qs(query)))
+            except BadRequest as exc:
+                return self._send(400, {"error": "bad_request", "detail": str(exc)})
             except Exception as exc:
                 log.exception("query %s failed", path)
                 return self._send(503, {"error": "query_failed", "detail": type(exc).__name__})

@@ -1,12 +1,30 @@
-"""How each topic's records become rows of its ClickHouse table."""
+"""Which topic goes to which table, and how a message becomes a row there.
+
+credit.records is stored by Avro pass-through (ClickHouse reads the bodies; sinks/avro_passthrough.py):
+its fields are the table's columns. The other topics carry nested records or tombstones and far fewer
+messages, so they are decoded here and mapped to rows.
+"""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, NamedTuple
 
-from avro_schemas.codec import REJECTION, VALIDATED_RECORD, UndecodableMessage, codec
-from creditstream.topics import RECORDS, REJECTED
+from avro_schemas.codec import (BLACKLIST_ENTRY, CHECK_RECORD, REJECTION, VALIDATED_RECORD, ZERO_REPORT,
+                                UndecodableMessage)
+from creditstream.topics import BLACKLIST, CHECKS, RECORDS, REJECTED, ZERO_REPORTS
+from sinks.avro_passthrough import COORDINATE_COLUMNS
+from sinks.periods import period_start
+
+
+class Consumed(NamedTuple):
+    """What the sink keeps of a Kafka message until its batch is stored."""
+
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int
 
 
 def _ts(millis_or_dt):
@@ -15,60 +33,128 @@ def _ts(millis_or_dt):
     return datetime.fromtimestamp(millis_or_dt / 1000, tz=timezone.utc)
 
 
-RECORD_COLUMNS = [
-    "event_id", "source_unit", "catalog", "category", "reporting_mode", "source_format", "reported_at",
-    "processed_at", "subject_type", "subject_key", "subject_key_kind", "subject_name", "sex", "region_code",
-    "document_number", "authority", "decision_date", "valid_until", "matter_name", "cause", "content",
-    "timeliness_days", "late", "duplicate_of", "prohibited_dropped", "raw",
-]
+def content_id(value: bytes) -> str:
+    """Id of a message that carries no event id: the same state published twice has the same id."""
+    return hashlib.blake2b(value, digest_size=16).hexdigest()
+
+
 REJECTION_COLUMNS = [
     "event_id", "source_unit", "catalog", "category", "reported_at", "rejected_at", "reason_codes",
     "reason_fields", "reason_messages", "origin_topic", "origin_partition", "origin_offset", "subject_masked",
-    "original",
+    "original", "source_ref", "reported_by",
 ]
-_COORDS = ["kafka_partition", "kafka_offset"]
 
 
-def record_row(r: dict) -> list:
-    return [r[c] for c in RECORD_COLUMNS]
-
-
-def rejection_row(r: dict) -> list:
+def rejection_row(r: dict, _msg: Consumed) -> list:
     origin = r.get("origin") or {}
     reasons = r["reasons"]
     return [
         r["event_id"], r["source_unit"], r["catalog"], r["category"], _ts(r["reported_at"]), _ts(r["rejected_at"]),
         [x["code"] for x in reasons], [x["field"] for x in reasons], [x["message"] for x in reasons],
         origin.get("topic", ""), origin.get("partition", -1), origin.get("offset", -1), r.get("subject_masked"),
-        r.get("original") or {},
+        r.get("original") or {}, r.get("source_ref"), r.get("reported_by"),
     ]
 
 
 def undecodable_row(topic: str, partition: int, offset: int, error: str) -> list:
-    """A message on one of our own topics that cannot be read is stored as a rejection, not lost."""
+    """A message on one of our own topics that cannot be read is stored as a rejection, not lost.
+    Its id is its coordinates, so a replay of it is recognised like any other."""
     now = datetime.now(timezone.utc)
     return [f"{topic}-{partition}-{offset}", "", "", "", None, now, ["undecodable"], [""], [error],
-            topic, partition, offset, None, {}]
+            topic, partition, offset, None, {}, None, None]
+
+
+BLACKLIST_COLUMNS = [
+    "change_id", "subject_key", "change", "subject_type", "subject_name", "lists", "basis_event_ids",
+    "basis_categories", "basis_source_units", "basis_document_numbers", "basis_authorities",
+    "basis_decision_dates", "basis_valid_until", "basis_statuses", "since", "until", "status", "status_since",
+    "status_reason", "subject_key_kind", "changed_at",
+]
+
+
+def blacklist_row(entry: dict | None, msg: Consumed) -> list:
+    """One state change. A tombstone (no value) says the subject left every list."""
+    if entry is None:
+        subject = (msg.key or b"").decode(errors="replace")
+        return [f"tombstone-{msg.offset}-{content_id(msg.key or b'')}", subject, "TOMBSTONE", "", None, [], [], [], [],
+                [], [], [], [], [], None, None, None, None, None, "", _ts(msg.timestamp_ms)]
+    basis = entry["basis"]
+    return [
+        content_id(msg.value), entry["subject_key"], "UPSERT", entry["subject_type"], entry.get("subject_name"),
+        entry["lists"], [b["event_id"] for b in basis], [b["category"] for b in basis],
+        [b["source_unit"] for b in basis], [b.get("document_number") for b in basis],
+        [b.get("authority") for b in basis], [b.get("decision_date") for b in basis],
+        [b.get("valid_until") for b in basis], [b.get("status", "ACTIVE") for b in basis],
+        entry.get("since"), entry.get("until"), entry["status"], _ts(entry.get("status_since")),
+        entry.get("status_reason"), entry.get("subject_key_kind", "OTHER"), _ts(entry["updated_at"]),
+    ]
+
+
+CHECK_COLUMNS = [
+    "check_id", "requested_at", "requesting_unit", "caller", "matter_kind", "matter_name", "matter_reference",
+    "subject_key", "subject_key_kind", "subject_type", "subject_name", "match", "listed", "hit_lists",
+    "hit_statuses", "hit_subject_keys", "hit_since", "hit_until", "hit_basis_event_ids", "index_version",
+    "index_as_of", "index_stale",
+]
+
+
+def check_row(c: dict, _msg: Consumed) -> list:
+    matter, subject, index, hits = c["matter"], c["subject"], c["index"], c["hits"]
+    return [
+        c["check_id"], _ts(c["requested_at"]), c["requesting_unit"], c["caller"], matter["kind"], matter.get("name"),
+        matter.get("reference"), subject["key"], subject["key_kind"], subject.get("subject_type", "UNKNOWN"),
+        subject.get("name"), c.get("match", "KEY"), c["listed"], [h["list"] for h in hits],
+        [h["status"] for h in hits], [h["subject_key"] for h in hits], [h.get("since") for h in hits],
+        [h.get("until") for h in hits], [list(h.get("basis_event_ids") or []) for h in hits], index["version"],
+        _ts(index.get("as_of")), bool(index.get("stale")),
+    ]
+
+
+ZERO_REPORT_COLUMNS = [
+    "report_id", "source_unit", "catalog", "period", "period_kind", "period_start", "reported_at", "reporter",
+    "note", "reporting_mode",
+]
+
+
+def zero_report_row(z: dict, msg: Consumed) -> list:
+    kind, start = period_start(z["period"])
+    return [content_id(msg.value), z["source_unit"], z["catalog"], z["period"], kind, start, _ts(z["reported_at"]),
+            z["reporter"], z.get("note"), z.get("reporting_mode", "ONLINE_FORM")]
 
 
 @dataclass(frozen=True)
 class TableSpec:
     topic: str
     table: str
-    columns: list[str]
-    decode: Callable[[bytes], dict]
-    to_row: Callable[[dict], list]
+    record: str                                   # full name of the Avro record the topic carries
+    columns: list[str] | None = None              # decoded path: the row's columns, coordinates excluded
+    to_row: Callable[[dict | None, Consumed], list] | None = None
+    event_ids: bool = False                       # the record leads with its event id: replays are dropped by it
+    tombstones: bool = False                      # a message without value is a state change (compacted topic)
+
+    @property
+    def passthrough(self) -> bool:
+        return self.to_row is None
 
     @property
     def insert_columns(self) -> list[str]:
-        return self.columns + _COORDS
+        return list(self.columns or []) + COORDINATE_COLUMNS
+
+
+REJECTIONS_TABLE = "rejections"
+REJECTION_INSERT_COLUMNS = REJECTION_COLUMNS + COORDINATE_COLUMNS
 
 
 def table_specs() -> dict[str, TableSpec]:
-    return {
-        RECORDS: TableSpec(RECORDS, "records", RECORD_COLUMNS, codec(VALIDATED_RECORD).decode, record_row),
-        REJECTED: TableSpec(REJECTED, "rejections", REJECTION_COLUMNS, codec(REJECTION).decode, rejection_row),
-    }
+    specs = [
+        TableSpec(RECORDS, "records", VALIDATED_RECORD, event_ids=True),
+        TableSpec(REJECTED, REJECTIONS_TABLE, REJECTION, REJECTION_COLUMNS, rejection_row, event_ids=True),
+        TableSpec(BLACKLIST, "blacklist_history", BLACKLIST_ENTRY, BLACKLIST_COLUMNS, blacklist_row, tombstones=True),
+        TableSpec(CHECKS, "checks", CHECK_RECORD, CHECK_COLUMNS, check_row),
+        TableSpec(ZERO_REPORTS, "zero_reports", ZERO_REPORT, ZERO_REPORT_COLUMNS, zero_report_row),
+    ]
+    return {s.topic: s for s in specs}
 
 
-__all__ = ["TableSpec", "table_specs", "undecodable_row", "UndecodableMessage"]
+__all__ = ["Consumed", "TableSpec", "table_specs", "undecodable_row", "UndecodableMessage",
+           "REJECTIONS_TABLE", "REJECTION_INSERT_COLUMNS"]

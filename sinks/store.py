@@ -1,0 +1,178 @@
+"""Store one partition batch: one insert per table (per writer schema for pass-through), each with a
+deduplication token named after the batch's offset range, so a replay of the batch stores nothing
+twice. Everything here is a function of the batch and the replay guard's state, which does not change
+until the batch is stored: a retried batch produces the same inserts, byte for byte.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from clickhouse_connect.driver.exceptions import OperationalError
+
+from avro_schemas.codec import HEADER_SIZE, MAGIC, UndecodableMessage, catalog, codec
+from sinks.avro_passthrough import COORDINATE_COLUMNS, container_format, coordinates_prefix, leading_string, \
+    schema_field_names, zigzag_varint
+from sinks.metrics import SinkMetrics
+from sinks.partition_batch import PartitionBatch
+from sinks.replay_guard import RecentEventIds, first_seen
+from sinks.tables import REJECTION_INSERT_COLUMNS, REJECTIONS_TABLE, Consumed, TableSpec, undecodable_row
+
+log = logging.getLogger("creditstream.sink")
+
+
+@dataclass
+class StoredBatch:
+    rows: Counter = field(default_factory=Counter)          # rows sent per table
+    dropped: Counter = field(default_factory=Counter)       # replays dropped by event id, per table
+    undecodable: int = 0
+    event_ids: list[tuple[int, str]] = field(default_factory=list)  # stored in the guarded table
+
+
+class BatchStore:
+    def __init__(self, client, database: str, metrics: SinkMetrics):
+        self.client = client
+        self.database = database
+        self.metrics = metrics
+        self._table_columns: dict[str, set[str]] = {}
+        self._passthrough_columns: dict[tuple[str, int], list[str]] = {}
+
+    # -- inserts -------------------------------------------------------------------------------
+    def _timed(self, table: str, insert, *args, **kwargs) -> None:
+        started = time.perf_counter()
+        insert(*args, **kwargs)
+        self.metrics.insert_seconds.labels(table).observe(time.perf_counter() - started)
+
+    def _insert_rows(self, table: str, rows: list[list], columns: list[str], token: str) -> None:
+        self._timed(table, self.client.insert, f"{self.database}.{table}", rows, column_names=columns,
+                    settings={"insert_deduplication_token": token})
+
+    def _columns_of(self, table: str) -> set[str]:
+        if table not in self._table_columns:
+            rows = self.client.query(
+                "SELECT name FROM system.columns WHERE database = {db:String} AND table = {table:String}",
+                parameters={"db": self.database, "table": table}).result_rows
+            self._table_columns[table] = {r[0] for r in rows}
+        return self._table_columns[table]
+
+    def _passthrough_insert_columns(self, table: str, schema_id: int, schema_text: str) -> list[str]:
+        key = (table, schema_id)
+        if key not in self._passthrough_columns:
+            known = self._columns_of(table)
+            fields = schema_field_names(schema_text)
+            missing = [f for f in fields if f not in known]
+            if missing:  # stored without them rather than not at all; a migration should add them
+                log.warning("table %s has no column for field(s) %s of schema id %s", table, missing, schema_id)
+            self._passthrough_columns[key] = COORDINATE_COLUMNS + [f for f in fields if f in known]
+        return self._passthrough_columns[key]
+
+    # -- one batch -----------------------------------------------------------------------------
+    def store(self, batch: PartitionBatch, spec: TableSpec, seen: RecentEventIds | None) -> StoredBatch:
+        result = StoredBatch()
+        undecodable: list[tuple[Consumed, str]] = []
+        if seen is not None:
+            seen.advance_to(batch.offset_range[0])
+        if spec.passthrough:
+            self._store_passthrough(batch, spec, seen, result, undecodable)
+        else:
+            self._store_decoded(batch, spec, seen, result, undecodable)
+        if undecodable:
+            rows = [undecodable_row(batch.topic, batch.partition, m.offset, reason)
+                    + [batch.topic, batch.partition, m.offset] for m, reason in undecodable]
+            self._insert_rows(REJECTIONS_TABLE, rows, REJECTION_INSERT_COLUMNS, batch.token("undecodable"))
+            result.undecodable = len(rows)
+            result.rows[REJECTIONS_TABLE] += len(rows)
+            if spec.table == REJECTIONS_TABLE:
+                result.event_ids.extend((row[-1], row[0]) for row in rows)
+        return result
+
+    def _store_decoded(self, batch, spec, seen, result, undecodable) -> None:
+        decode = codec(spec.record).decode
+        entries = []
+        for msg in batch.messages:
+            try:
+                record = None if (msg.value is None and spec.tombstones) else decode(msg.value)
+                row = spec.to_row(record, msg)
+            except (UndecodableMessage, KeyError, TypeError, ValueError) as exc:
+                undecodable.append((msg, f"{type(exc).__name__}: {exc}"))
+                continue
+            entries.append((row[0], row + [batch.topic, batch.partition, msg.offset]))
+        if spec.event_ids:
+            fresh, dropped = first_seen(entries, seen)
+            result.dropped[spec.table] += dropped
+        else:
+            fresh = entries
+        if fresh:
+            self._insert_rows(spec.table, [row for _, row in fresh], spec.insert_columns, batch.token(spec.table))
+            result.rows[spec.table] += len(fresh)
+            if spec.event_ids:
+                result.event_ids.extend((row[-1], eid) for eid, row in fresh)
+
+    def _store_passthrough(self, batch, spec, seen, result, undecodable) -> None:
+        schemas = catalog()
+        entries = []
+        for msg in batch.messages:
+            value = msg.value
+            if value is None or len(value) < HEADER_SIZE or value[0] != MAGIC:
+                undecodable.append((msg, "not in the Confluent wire format"))
+                continue
+            schema_id = int.from_bytes(value[1:HEADER_SIZE], "big")
+            writer = schemas.by_id(schema_id)
+            if writer is None or writer.name != spec.record:
+                undecodable.append((msg, f"schema id {schema_id} is not a {spec.record}"))
+                continue
+            event_id = leading_string(value, HEADER_SIZE) if spec.event_ids else str(msg.offset)
+            if event_id is None:
+                undecodable.append((msg, "event id cannot be read"))
+                continue
+            entries.append((event_id, (schema_id, msg)))
+        fresh, dropped = first_seen(entries, seen) if spec.event_ids else (entries, 0)
+        result.dropped[spec.table] += dropped
+        by_schema: dict[int, list[tuple[str, Consumed]]] = defaultdict(list)
+        for event_id, (schema_id, msg) in fresh:
+            by_schema[schema_id].append((event_id, msg))
+        for schema_id, group in sorted(by_schema.items()):
+            stored = self._insert_passthrough(batch, spec, schema_id, group, undecodable)
+            result.rows[spec.table] += len(stored)
+            if spec.event_ids:
+                result.event_ids.extend((msg.offset, eid) for eid, msg in stored)
+
+    def _insert_passthrough(self, batch, spec, schema_id, group, undecodable):
+        writer = catalog().by_id(schema_id)
+        columns = self._passthrough_insert_columns(spec.table, schema_id, writer.text)
+        layout = container_format(writer.text)
+        prefix = coordinates_prefix(batch.topic, batch.partition)
+        token = batch.token(f"{spec.table}:{schema_id}")
+        for attempt in (1, 2):
+            data = layout.container([prefix + zigzag_varint(m.offset) + m.value[HEADER_SIZE:] for _, m in group])
+            try:
+                self._timed(spec.table, self.client.raw_insert, f"{self.database}.{spec.table}", columns, data,
+                            fmt="Avro", settings={"insert_deduplication_token": token})
+                return group
+            except (OperationalError, ConnectionError, OSError):
+                raise  # unavailable: the caller retries the whole batch later
+            except Exception:
+                # ClickHouse refused the data. Find the bodies it cannot read (checked only now: a
+                # full decode per message is the cost pass-through avoids); store the rest. The
+                # split depends only on the bytes, so a replay makes the same insert.
+                bad = _unreadable(spec.record, group) if attempt == 1 else []
+                if not bad:
+                    raise
+                undecodable.extend((m, reason) for m, reason in bad.values())
+                group = [(eid, m) for eid, m in group if m.offset not in bad]
+                if not group:
+                    return []
+        return group
+
+
+def _unreadable(record: str, group: list[tuple[str, Consumed]]) -> dict[int, tuple[Consumed, str]]:
+    decode = codec(record).decode
+    bad = {}
+    for _, msg in group:
+        try:
+            decode(msg.value)
+        except UndecodableMessage as exc:
+            bad[msg.offset] = (msg, str(exc))
+    return bad

@@ -1,0 +1,33 @@
+"""The replay guard: the same event id at a later offset is dropped, within a window of offsets."""
+from __future__ import annotations
+
+from sinks.replay_guard import RecentEventIds, first_seen
+
+
+def test_first_of_each_id_is_kept_in_a_batch():
+    fresh, dropped = first_seen([("a", 1), ("b", 2), ("a", 3)], None)
+    assert fresh == [("a", 1), ("b", 2)] and dropped == 1
+
+
+def test_ids_stored_before_are_dropped():
+    seen = RecentEventIds(window=100)
+    seen.add(5, "a")
+    fresh, dropped = first_seen([("a", 1), ("c", 2)], seen)
+    assert fresh == [("c", 2)] and dropped == 1
+
+
+def test_window_is_counted_in_offsets_from_the_batch_start():
+    seen = RecentEventIds(window=10)
+    for offset, eid in [(0, "a"), (5, "b"), (12, "c")]:
+        seen.add(offset, eid)
+    seen.advance_to(15)  # keeps offsets >= 5
+    assert "a" not in seen and "b" in seen and "c" in seen
+    assert len(seen) == 2
+
+
+def test_an_id_keeps_its_first_offset():
+    seen = RecentEventIds(window=10)
+    seen.add(0, "a")
+    seen.add(9, "a")
+    seen.advance_to(11)
+    assert "a" not in seen
