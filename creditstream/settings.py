@@ -35,7 +35,13 @@ class Settings(BaseSettings):
     # Stream worker (faust).
     worker_app_id: str = "creditstream-worker"
     worker_web_port: int = 6066
-    worker_batch_size: int = 2000
+    worker_batch_size: int = 5000
+    # Where the worker's /metrics and /healthz listen (127.0.0.1 in the embedded default).
+    worker_web_bind: str = "127.0.0.1"
+    # The unit catalog (TOML); empty means the bundled one (creditstream/domain/data/unit_catalog.toml).
+    worker_unit_catalog: str = ""
+    # Shifts the worker's "today" (expiry of punishment periods), for drills and tests; 0 in production.
+    worker_clock_offset_days: int = 0
 
     # Sink: batch by size or time, whichever comes first.
     sink_group_id: str = "creditstream-sink"

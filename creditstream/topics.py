@@ -9,6 +9,17 @@ REJECTED = "credit.rejected"
 BLACKLIST = "credit.blacklist"
 CHECKS = "credit.checks"
 ZERO_REPORTS = "credit.zero_reports"
+# Red list (红名单): like credit.blacklist, latest state per subject, tombstone when it leaves.
+REDLIST = "credit.redlist"
+# Changelogs of the stream worker's tables, partitioned like credit.inbound (partition p of a
+# changelog holds the state of inbound partition p) and written in the worker's transactions.
+STATE_SIGHTINGS = "credit.state.sightings"
+STATE_LISTS = "credit.state.lists"
+STATE_UNIT_COUNTS = "credit.state.unit_counts"
+# How long the worker remembers a record to recognise replays and cross-platform duplicates.
+SIGHTINGS_RETENTION_DAYS = 35
+UNIT_COUNTS_RETENTION_DAYS = 400
+_DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,13 @@ def topic_specs(partitions: int, replication: int = 1) -> list[TopicSpec]:
         # Latest state per subject; a tombstone removes a subject that left every list.
         TopicSpec(BLACKLIST, partitions, replication,
                   {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"}),
+        TopicSpec(REDLIST, partitions, replication,
+                  {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"}),
+        TopicSpec(STATE_SIGHTINGS, partitions, replication,
+                  {"cleanup.policy": "compact,delete", "retention.ms": str((SIGHTINGS_RETENTION_DAYS + 1) * _DAY_MS)}),
+        TopicSpec(STATE_LISTS, partitions, replication, {"cleanup.policy": "compact"}),
+        TopicSpec(STATE_UNIT_COUNTS, partitions, replication,
+                  {"cleanup.policy": "compact,delete", "retention.ms": str((UNIT_COUNTS_RETENTION_DAYS + 1) * _DAY_MS)}),
         TopicSpec(CHECKS, partitions, replication),
         TopicSpec(ZERO_REPORTS, partitions, replication),
     ]

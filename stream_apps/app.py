@@ -1,17 +1,36 @@
-"""The stream worker: credit.inbound -> credit.records | credit.rejected (+ credit.blacklist).
+"""The stream worker: credit.inbound -> credit.records | credit.rejected, and the subjects'
+standing on credit.blacklist / credit.redlist.
 
-Reads as faust examples do: app, topics, agents. The rules live in creditstream.domain and the
-batch step in stream_apps.processing; the agent only moves bytes.
+Reads as faust examples do: the app, its topics, its tables, its agent (here a service running
+the batch pipeline), its timers and web views. The rules live in creditstream.domain, the batch
+step in stream_apps.processing, the transactional loop in stream_apps.pipeline.
+
+Topics (created by creditstream.topics with one partition count for all):
+  in   credit.inbound              CreditEvent, key = subject id
+  out  credit.records              ValidatedRecord, key = subject id
+       credit.rejected             Rejection, key = event id
+       credit.blacklist            BlacklistEntry, key = subject id, compacted, tombstone on exit
+       credit.redlist              BlacklistEntry of the red list, same rules
+Tables (changelogs partitioned like credit.inbound, written in the batch's transaction):
+  natural_key_to_sighting          credit.state.sightings   (compact+delete, bounded retention)
+  subject_to_list_state            credit.state.lists       (compact)
+  unit_day_to_counts               credit.state.unit_counts (compact+delete)
 """
 from __future__ import annotations
 
-import faust
+import asyncio
+import logging
 
+import faust
+import mode
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from creditstream.domain.catalog import load_catalog
 from creditstream.settings import get_settings
-from creditstream.topics import BLACKLIST, INBOUND, RECORDS, REJECTED
-from stream_apps.processing import InboundMessage, process_batch
+from stream_apps.pipeline import StreamPipeline
 
 settings = get_settings()
+log = logging.getLogger("creditstream.stream")
 
 app = faust.App(
     settings.worker_app_id,
@@ -19,31 +38,44 @@ app = faust.App(
     store="memory://",
     topic_partitions=settings.topic_partitions,
     topic_replication_factor=settings.topic_replication,
-    producer_acks=-1,
-    consumer_auto_offset_reset="earliest",
-    broker_max_poll_records=5000,
-    stream_buffer_maxsize=65536,
-    web_enabled=False,
+    web_enabled=True,
+    web_port=settings.worker_web_port,
+    web_bind=settings.worker_web_bind,
     datadir=str(settings.data_dir.resolve() / "worker"),
 )
 
-inbound_topic = app.topic(INBOUND, key_serializer="raw", value_serializer="raw", internal=False)
-records_topic = app.topic(RECORDS, key_serializer="raw", value_serializer="raw")
-rejected_topic = app.topic(REJECTED, key_serializer="raw", value_serializer="raw")
-blacklist_topic = app.topic(BLACKLIST, key_serializer="raw", value_serializer="raw")
-
-_OUT = {RECORDS: records_topic, REJECTED: rejected_topic, BLACKLIST: blacklist_topic}
+pipeline = StreamPipeline(settings, load_catalog(settings.worker_unit_catalog or None),
+                          clock_offset_days=settings.worker_clock_offset_days)
 
 
-@app.agent(inbound_topic)
-async def validate_reports(stream):
-    # take_events acks the batch when the loop body returns, and faust flushes the producer
-    # before it commits offsets: outputs are at least once; the sink drops repeats by event id.
-    async for events in stream.take_events(settings.worker_batch_size, within=0.05):
-        batch = [InboundMessage(e.message.topic, e.message.partition, e.message.offset, e.message.value)
-                 for e in events]
-        for out in process_batch(batch):
-            await _OUT[out.topic].send(key=out.key, value=out.value)
+@app.service
+class ValidateAndRoute(mode.Service):
+    """Runs the batch pipeline for as long as the worker runs. The loop blocks on Kafka calls,
+    so it runs in a thread; the event loop keeps serving /metrics and /healthz."""
+
+    async def on_start(self) -> None:
+        self._loop_done = asyncio.get_running_loop().run_in_executor(None, pipeline.run)
+        self._loop_done.add_done_callback(self._on_loop_end)
+
+    def _on_loop_end(self, future) -> None:
+        if not self.should_stop and future.exception() is not None:
+            log.error("the stream pipeline stopped: %r", future.exception())
+            self._crash(future.exception())  # the worker exits; its supervisor restarts it
+
+    async def on_stop(self) -> None:
+        pipeline.stop()
+        await asyncio.wait_for(asyncio.shield(self._loop_done), timeout=30)
+
+
+@app.page("/metrics")
+async def metrics_page(web, request):
+    return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+
+@app.page("/healthz")
+async def health_page(web, request):
+    ready = pipeline.ready.is_set()
+    return web.json({"ready": ready, "processed": pipeline.processed}, status=200 if ready else 503)
 
 
 def main() -> None:

@@ -1,22 +1,37 @@
-"""One batch of inbound messages in, the messages to publish out: decode, assess, encode.
+"""One batch of inbound messages in, the messages to publish out: decode, assess, de-duplicate,
+route, encode.
 
-No faust here, so the batch step is tested and benchmarked without a broker. Every input message
-yields exactly one output on credit.records or credit.rejected (plus, for blacklist categories,
-one on credit.blacklist); nothing raises out of here.
+No Kafka client here, so the batch step is tested and benchmarked without a broker. Every input
+message yields exactly one output on credit.records or credit.rejected — except a replay (an
+event id already handled), which is counted and dropped — plus, when a record changes a
+subject's standing, its entry (or tombstone) on credit.blacklist / credit.redlist. Nothing
+raises out of here: a rule that fails sends its record to credit.rejected as `internal_error`.
 """
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Iterable, NamedTuple
 
 from avro_schemas.codec import BLACKLIST_ENTRY, CREDIT_EVENT, REJECTION, VALIDATED_RECORD, UndecodableMessage, codec
 from creditstream.domain import reasons as R
-from creditstream.domain.assessment import assess, rejection_for
+from creditstream.domain.assessment import Outcome, assess, default_catalog, rejection_for
+from creditstream.domain.catalog import UnitCatalog
+from creditstream.domain.dedup import Sighting, duplicate_of, expired, is_replay
+from creditstream.domain.lists import BLACK, apply_change, expire, settle
+from creditstream.domain.normalise import china_date_of_millis, epoch_days
+from creditstream.domain.privacy import prohibited_attribute
 from creditstream.domain.reasons import Reason
-from creditstream.topics import BLACKLIST, RECORDS, REJECTED
+from creditstream.domain.unit_counts import count_outcome, empty_counts
+from creditstream.topics import BLACKLIST, RECORDS, REDLIST, REJECTED, SIGHTINGS_RETENTION_DAYS
+from stream_apps.tables import StreamTables
 
 log = logging.getLogger(__name__)
+
+LIST_TOPICS = {BLACK: BLACKLIST, "red": REDLIST}
 
 
 class InboundMessage(NamedTuple):
@@ -24,51 +39,168 @@ class InboundMessage(NamedTuple):
     partition: int
     offset: int
     value: bytes | None
+    timestamp_ms: int | None = None
 
 
 class OutboundMessage(NamedTuple):
     topic: str
     key: bytes
-    value: bytes
+    value: bytes | None  # None: a tombstone
+
+
+@dataclass
+class BatchStats:
+    """What a batch did, by the labels the metrics use; the caller adds it to its counters."""
+    events_in: Counter = field(default_factory=Counter)     # (unit, category)
+    events_out: Counter = field(default_factory=Counter)    # (unit, category, outcome)
+    rejects: Counter = field(default_factory=Counter)       # reason code
+    prohibited: Counter = field(default_factory=Counter)    # (unit, attribute)
 
 
 _event_codec = codec(CREDIT_EVENT)
 _record_codec = codec(VALIDATED_RECORD)
 _rejection_codec = codec(REJECTION)
-_blacklist_codec = codec(BLACKLIST_ENTRY)
+_entry_codec = codec(BLACKLIST_ENTRY)
 
 
 def _origin(msg: InboundMessage) -> dict:
     return {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
 
 
-def process_batch(messages: Iterable[InboundMessage], now: datetime | None = None) -> list[OutboundMessage]:
-    now = now or datetime.now(timezone.utc)
-    now_ms = int(now.timestamp() * 1000)
-    out: list[OutboundMessage] = []
-    for msg in messages:
-        try:
-            event = _event_codec.decode(msg.value)
-        except UndecodableMessage as exc:
-            rejection = rejection_for({"event_id": f"{msg.topic}-{msg.partition}-{msg.offset}"},
-                                      [Reason(R.UNDECODABLE, "", str(exc))], now_ms, origin=_origin(msg))
-            out.append(OutboundMessage(REJECTED, rejection["event_id"].encode(), _rejection_codec.encode(rejection)))
-            continue
-        try:
-            outcome = assess(event, now)
-            if outcome.record is not None:
-                key = outcome.record["subject_key"].encode()
-                encoded = [OutboundMessage(RECORDS, key, _record_codec.encode(outcome.record))]
-                if outcome.blacklist is not None:
-                    encoded.append(OutboundMessage(BLACKLIST, key, _blacklist_codec.encode(outcome.blacklist)))
-            else:
-                outcome.rejection["origin"] = _origin(msg)
-                encoded = [OutboundMessage(REJECTED, outcome.rejection["event_id"].encode(),
-                                           _rejection_codec.encode(outcome.rejection))]
-        except Exception as exc:  # a rule that raises must not stop the stream or lose the record
-            log.exception("internal error on %s-%s-%s", msg.topic, msg.partition, msg.offset)
-            rejection = rejection_for(event, [Reason(R.INTERNAL_ERROR, "", f"{type(exc).__name__}")],
-                                      now_ms, origin=_origin(msg))
-            encoded = [OutboundMessage(REJECTED, rejection["event_id"].encode(), _rejection_codec.encode(rejection))]
-        out.extend(encoded)
-    return out
+def _where(exc: BaseException) -> str:
+    """file:line of the failing rule, for the log; never the exception's message, which may
+    quote a value from the record (an ID number)."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    return f"{type(exc).__name__} at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else type(exc).__name__
+
+
+class BatchProcessor:
+    """The stream's step, with the tables it reads and writes (through their batch overlay)."""
+
+    def __init__(self, tables: StreamTables | None = None, catalog: UnitCatalog | None = None,
+                 clock_offset_days: int = 0):
+        self.tables = tables or StreamTables()
+        self.catalog = catalog or default_catalog()
+        self.clock_offset = timedelta(days=clock_offset_days)
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self.clock_offset
+
+    def process(self, messages: Iterable[InboundMessage], now: datetime | None = None,
+                stats: BatchStats | None = None) -> list[OutboundMessage]:
+        now = now or self.now()
+        now_ms = int(now.timestamp() * 1000)
+        today = epoch_days(china_date_of_millis(now_ms))
+        stats = stats if stats is not None else BatchStats()
+        out: list[OutboundMessage] = []
+        for msg in messages:
+            try:
+                event = _event_codec.decode(msg.value)
+            except UndecodableMessage as exc:
+                rejection = rejection_for({"event_id": f"{msg.topic}-{msg.partition}-{msg.offset}"},
+                                          [Reason(R.UNDECODABLE, "", str(exc))], now_ms, origin=_origin(msg))
+                out.append(OutboundMessage(REJECTED, rejection["event_id"].encode(), _rejection_codec.encode(rejection)))
+                stats.events_in[("", "")] += 1
+                stats.events_out[("", "", "rejected")] += 1
+                stats.rejects[R.UNDECODABLE] += 1
+                continue
+            unit, category = event["source_unit"], event["category"]
+            stats.events_in[(unit, category)] += 1
+            try:
+                outcome = assess(event, now, self.catalog)
+                encoded, writes, replay = self._route(msg, outcome, today, now_ms)
+            except Exception as exc:  # a rule that raises must not stop the stream or lose the record
+                log.error("internal error on %s-%s@%s: %s", msg.topic, msg.partition, msg.offset, _where(exc))
+                rejection = rejection_for(event, [Reason(R.INTERNAL_ERROR, "", type(exc).__name__)], now_ms,
+                                          origin=_origin(msg))
+                outcome = Outcome(rejection=rejection)
+                encoded = [OutboundMessage(REJECTED, rejection["event_id"].encode(), _rejection_codec.encode(rejection))]
+                writes, replay = [], False
+            for table, key, value in writes:  # only once everything for the record is computed
+                table.put(msg.partition, key, value)
+            out.extend(encoded)
+            self._count(msg.partition, event, outcome, replay, stats, today)
+        return out
+
+    def _route(self, msg: InboundMessage, outcome: Outcome, today: int, now_ms: int):
+        """The encoded outputs of one assessed event and the table writes that go with them."""
+        if outcome.record is None:
+            outcome.rejection["origin"] = _origin(msg)
+            rejection = outcome.rejection
+            return [OutboundMessage(REJECTED, rejection["event_id"].encode(), _rejection_codec.encode(rejection))], [], False
+        record = outcome.record
+        sightings = self.tables.natural_key_to_sighting
+        first = sightings.get(msg.partition, outcome.natural_key)
+        if first is not None and expired(first, today, SIGHTINGS_RETENTION_DAYS):
+            first = None
+        if is_replay(first, record["event_id"], msg.partition, msg.offset):
+            return [], [], True
+        writes = []
+        if first is None:
+            writes.append((sightings, outcome.natural_key,
+                           Sighting(record["event_id"], msg.partition, msg.offset, today)))
+        record["duplicate_of"] = duplicate_of(first, record["event_id"])
+        key = record["subject_key"].encode()
+        encoded = [OutboundMessage(RECORDS, key, _record_codec.encode(record))]
+        change = outcome.list_change
+        if change is not None and record["duplicate_of"] is None:  # a duplicate changes nothing twice
+            lists = self.tables.subject_to_list_state
+            for kind in change.lists:
+                state_key = f"{kind}|{change.subject_key}"
+                before = lists.get(msg.partition, state_key)
+                after = apply_change(before, change, kind, today, now_ms, self.catalog.exit_on_deregistration)
+                if after is None:
+                    continue
+                after, entries = settle(before, after, now_ms)
+                writes.append((lists, state_key, after))
+                encoded.extend(OutboundMessage(LIST_TOPICS[kind], key, None if e is None else _entry_codec.encode(e))
+                               for e in entries)
+        return encoded, writes, False
+
+    def _count(self, partition: int, event: dict, outcome: Outcome, replay: bool, stats: BatchStats,
+               today: int) -> None:
+        unit, category = event["source_unit"], event["category"]
+        reported = event.get("reported_at")
+        day = epoch_days(china_date_of_millis(reported)) if isinstance(reported, int) else today
+        counts = self.tables.unit_day_to_counts.for_update(partition, f"{unit}|{day}", empty_counts)
+        count_outcome(counts, record=outcome.record, rejection=outcome.rejection,
+                      prohibited=outcome.prohibited_dropped, replay=replay)
+        if replay:
+            stats.events_out[(unit, category, "replay")] += 1
+        elif outcome.record is not None:
+            stats.events_out[(unit, category, "duplicate" if outcome.record["duplicate_of"] else "record")] += 1
+        else:
+            stats.events_out[(unit, category, "rejected")] += 1
+            for reason in outcome.rejection["reasons"]:
+                stats.rejects[reason["code"]] += 1
+        for name in outcome.prohibited_dropped:
+            stats.prohibited[(unit, prohibited_attribute(name.rsplit(".", 1)[-1]) or "other")] += 1
+
+    def sweep(self, partitions: Iterable[int], now: datetime | None = None) -> list[OutboundMessage]:
+        """Expiry of punishment periods (期满): every live basis whose valid_until passed ends;
+        the subjects' entries are updated or tombstoned. Run when the day changes."""
+        now = now or self.now()
+        now_ms = int(now.timestamp() * 1000)
+        today = epoch_days(china_date_of_millis(now_ms))
+        lists = self.tables.subject_to_list_state
+        out: list[OutboundMessage] = []
+        for partition in partitions:
+            for state_key, before in lists.items(partition):
+                after = expire(before, today, now_ms)
+                if after is None:
+                    continue
+                after, entries = settle(before, after, now_ms)
+                lists.put(partition, state_key, after)
+                kind, subject_key = state_key.split("|", 1)
+                out.extend(OutboundMessage(LIST_TOPICS[kind], subject_key.encode(),
+                                           None if e is None else _entry_codec.encode(e)) for e in entries)
+        return out
+
+
+def process_batch(messages: Iterable[InboundMessage], now: datetime | None = None,
+                  processor: BatchProcessor | None = None) -> list[OutboundMessage]:
+    """One batch with a processor's tables (a fresh one's when none is given)."""
+    processor = processor or BatchProcessor()
+    outputs = processor.process(messages, now)
+    processor.tables.commit()
+    return outputs

@@ -22,11 +22,12 @@ class Sighting(NamedTuple):
     day: int
 
 
-def is_replay(first: Sighting | None, partition: int, offset: int) -> bool:
-    """A replay is the event id seen before at another position of the inbound log. The same
-    position read again is a redelivery (the worker restarted before committing), and must be
+def is_replay(first: Sighting | None, event_id: str, partition: int, offset: int) -> bool:
+    """A replay is this event id seen before at another position of the inbound log. The same
+    position read again is a redelivery (a worker that stopped before committing), and is
     handled again, or its outputs could be lost."""
-    return first is not None and (first.partition, first.offset) != (partition, offset)
+    return (first is not None and first.event_id == event_id
+            and (first.partition, first.offset) != (partition, offset))
 
 
 def duplicate_of(first: Sighting | None, event_id: str) -> str | None:
