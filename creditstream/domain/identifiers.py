@@ -13,6 +13,7 @@ from stdnum.cn import ric, uscc
 
 from creditstream.domain import flags as F
 from creditstream.domain import reasons as R
+from creditstream.domain.normalise import present
 from creditstream.domain.reasons import Reason
 
 _MASKED_ID = re.compile(r"^\d{6,14}[*＊]{2,12}\d{0,4}[\dXx]?$")
@@ -156,8 +157,8 @@ def identify_subject(subject: dict, pilot_usccs: frozenset[str] = frozenset()) -
     organisation code or tax registration number), vehicles by plate. A missing id is kind OTHER
     with an empty key; the caller reports it against the subject's required fields."""
     stype = subject.get("type") or "UNKNOWN"
-    code = compact(subject.get("uscc"))
-    number = compact(subject.get("id_number"))
+    code = compact(present(subject.get("uscc")))
+    number = compact(present(subject.get("id_number")))
     if stype == "VEHICLE" and subject.get("plate"):
         return SubjectId(compact(subject["plate"]), "PLATE")
     if stype == "NATURAL_PERSON" or (not code and number):

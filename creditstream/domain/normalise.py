@@ -27,7 +27,7 @@ def present(value) -> str | None:
     """The trimmed text, or None for empty cells and placeholders such as 暂无."""
     if value is None:
         return None
-    text = str(value).strip(" \t\r\n\u3000\u00a0")
+    text = str(value).strip()  # every Unicode space, the full-width \u3000 included
     if text.lower() in _MISSING:
         return None
     return text
