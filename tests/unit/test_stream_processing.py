@@ -1,0 +1,176 @@
+"""The batch step without a broker: nothing lost, replays dropped, duplicates flagged, lists
+routed, failures contained, nothing prohibited or unmasked written."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from avro_schemas.codec import BLACKLIST_ENTRY, CREDIT_EVENT, REJECTION, VALIDATED_RECORD, codec
+from creditstream.topics import BLACKLIST, RECORDS, REDLIST, REJECTED
+from producers.demo_feed import DemoFeed
+from stream_apps import processing
+from stream_apps.processing import BatchProcessor, BatchStats, InboundMessage
+from tests.unit.test_domain_assessment import NOW, make_event
+from tests.unit.test_domain_privacy import PROHIBITED_FIELDS
+
+encode_event = codec(CREDIT_EVENT).encode
+decode = {RECORDS: codec(VALIDATED_RECORD).decode, REJECTED: codec(REJECTION).decode,
+          BLACKLIST: codec(BLACKLIST_ENTRY).decode, REDLIST: codec(BLACKLIST_ENTRY).decode}
+
+
+def messages(events, partition=0, first_offset=0):
+    return [InboundMessage("credit.inbound", partition, first_offset + i, encode_event(e)) for i, e in enumerate(events)]
+
+
+def run(processor, msgs, now=NOW):
+    stats = BatchStats()
+    out = processor.process(msgs, now, stats)
+    processor.tables.commit()
+    return out, stats
+
+
+def decoded(out, topic):
+    return [decode[topic](o.value) if o.value is not None else None for o in out if o.topic == topic]
+
+
+@given(st.integers(0, 10_000), st.floats(0, 0.5))
+@settings(max_examples=15, deadline=None)
+def test_every_event_ends_in_exactly_one_of_records_or_rejected(seed, bad_share):
+    feed = DemoFeed(seed=seed, bad_share=bad_share)
+    events = [feed.next_event()[0] for _ in range(60)]
+    out, _ = run(BatchProcessor(), messages(events))
+    ids = [decoded_event["event_id"] for topic in (RECORDS, REJECTED) for decoded_event in decoded(out, topic)]
+    assert Counter(ids) == Counter(e["event_id"] for e in events)
+
+
+def test_a_replay_is_dropped_and_counted_but_a_redelivery_is_handled_again():
+    processor = BatchProcessor()
+    event = make_event()
+    first, _ = run(processor, messages([event]))
+    assert [o.topic for o in first] == [RECORDS]
+    replay, stats = run(processor, messages([event], first_offset=7))
+    assert replay == [] and stats.events_out == {("SAMR-420200", "PENALTY", "replay"): 1}
+    # The same position again: the worker stopped before its commit; the outputs must come again.
+    redelivered, _ = run(processor, messages([event]))
+    assert [o.topic for o in redelivered] == [RECORDS]
+    counts = processor.tables.unit_day_to_counts
+    (key, value), = counts.items(0)
+    assert value["records"] == 2 and value["replays"] == 1
+
+
+def test_the_same_record_from_another_unit_is_kept_once_flagged_duplicate_of():
+    processor = BatchProcessor()
+    first = make_event(event_id="from-samr")
+    copy = make_event(event_id="from-provincial-platform", source_unit="SGS-420000", catalog="SGS-CF",
+                      decision__document_number="(2024) 鄂02市监罚1号")
+    out, stats = run(processor, messages([first, copy]))
+    records = decoded(out, RECORDS)
+    assert [r["duplicate_of"] for r in records] == [None, "from-samr"]
+    assert stats.events_out[("SGS-420000", "PENALTY", "duplicate")] == 1
+
+
+def test_blacklist_entry_appears_keyed_by_subject_and_leaves_with_a_tombstone_on_repair():
+    processor = BatchProcessor()
+    listing = make_event(category="TAX_VIOLATION", catalog="TAX-ZDSS", source_unit="TAX-420200", event_id="tax-1")
+    subject = listing["subject"]["uscc"]
+    out, _ = run(processor, messages([listing]))
+    (entry,) = decoded(out, BLACKLIST)
+    assert [o.key for o in out if o.topic == BLACKLIST] == [subject.encode()]
+    assert entry["status"] == "ACTIVE" and entry["lists"] == ["TAX_VIOLATION"]
+    repair = make_event(category="OTHER", catalog="XYB-XF", source_unit="XYB-420200", event_id="repair-1",
+                        decision__document_number="黄信修〔2024〕1号", matter__name="信用修复",
+                        matter__legal_basis="（2024）鄂02市监罚1号")
+    out, _ = run(processor, messages([repair], first_offset=1))
+    final, tombstone = decoded(out, BLACKLIST)
+    assert final["status"] == "REPAIRED" and tombstone is None
+    assert [o.key for o in out if o.topic == BLACKLIST] == [subject.encode()] * 2
+
+
+def test_expiry_sweep_tombstones_subjects_whose_period_ended():
+    processor = BatchProcessor()
+    listing = make_event(category="COURT_DISHONEST", catalog="COURT-SXBZXR", decision__valid_until="2024-10-20")
+    run(processor, messages([listing]))
+    assert processor.sweep([0], NOW + timedelta(days=5)) == []
+    later = processor.sweep([0], NOW + timedelta(days=11))
+    processor.tables.commit()
+    assert [o.value is None for o in later] == [False, True]
+    assert decode[BLACKLIST](later[0].value)["status_reason"] == "期满"
+
+
+def test_red_list_goes_to_its_own_topic():
+    out, _ = run(BatchProcessor(), messages([make_event(category="RED_LIST", catalog="TAX-ANSR",
+                                                        matter__cause=None)]))
+    assert [o.topic for o in out] == [RECORDS, REDLIST]
+
+
+def test_a_rule_that_raises_rejects_its_record_as_internal_error_and_the_rest_go_on(monkeypatch, caplog):
+    real = processing.assess
+
+    def flaky(event, now=None, catalog=None):
+        if event["event_id"] == "bad":
+            raise ZeroDivisionError(event["subject"]["uscc"])  # a message quoting a value
+        return real(event, now, catalog)
+
+    monkeypatch.setattr(processing, "assess", flaky)
+    bad = make_event(event_id="bad")
+    out, stats = run(BatchProcessor(), messages([make_event(event_id="a"), bad, make_event(event_id="c",
+                                                 decision__document_number="X-2")]))
+    assert [o.topic for o in out] == [RECORDS, REJECTED, RECORDS]
+    (rejection,) = decoded(out, REJECTED)
+    assert rejection["event_id"] == "bad" and [r["code"] for r in rejection["reasons"]] == ["internal_error"]
+    assert rejection["origin"]["offset"] == 1
+    assert stats.rejects == {"internal_error": 1}
+    assert bad["subject"]["uscc"] not in caplog.text  # the log names the place, not the value
+
+
+def test_undecodable_messages_are_rejected_with_their_coordinates():
+    msgs = [InboundMessage("credit.inbound", 3, 42, b"garbage"), InboundMessage("credit.inbound", 3, 43, None)]
+    out, stats = run(BatchProcessor(), msgs)
+    assert [r["event_id"] for r in decoded(out, REJECTED)] == ["credit.inbound-3-42", "credit.inbound-3-43"]
+    assert stats.rejects == {"undecodable": 2}
+
+
+@pytest.mark.parametrize("category,person", [("PENALTY", False), ("COURT_DISHONEST", True)])
+@pytest.mark.parametrize("valid", [True, False])
+def test_no_prohibited_attribute_and_no_unmasked_id_number_in_any_output(category, person, valid):
+    raw = {name: f"秘密值{i}" for i, name in enumerate(n for names in PROHIBITED_FIELDS.values() for n in names)}
+    raw["备注"] = "正常字段"
+    event = make_event(category=category, person=person, catalog="COURT-SXBZXR" if person else "SAMR-CF", raw=raw)
+    number = event["subject"]["id_number"] or "no-number"
+    if not valid:
+        event["matter"]["cause"] = None
+    out, _ = run(BatchProcessor(), messages([event]))
+    assert {o.topic for o in out} >= {RECORDS if valid else REJECTED}
+    for o in out:
+        text = repr(decode[o.topic](o.value))
+        assert "秘密值" not in text
+        for name in raw:
+            if name != "备注":
+                assert f"'{name}':" not in text  # the name may be listed as dropped, never as a field
+        if o.topic == REJECTED:
+            assert number not in text
+
+
+def test_aborted_batch_leaves_the_tables_as_they_were():
+    processor = BatchProcessor()
+    event = make_event()
+    processor.process(messages([event]), NOW)
+    processor.tables.abort()
+    out, _ = run(processor, messages([event], first_offset=9))
+    assert [o.topic for o in out] == [RECORDS]  # not taken for a replay of the aborted batch
+
+
+def test_process_batch_keeps_its_old_signature():
+    out = processing.process_batch(messages([make_event()]), NOW)
+    assert [o.topic for o in out] == [RECORDS]
+
+
+def test_demo_feed_invalid_records_are_rejected_for_their_identifiers_only():
+    feed = DemoFeed(seed=11, bad_share=0.2)
+    pairs = [feed.next_event(datetime.now(timezone.utc)) for _ in range(300)]
+    out, stats = run(BatchProcessor(), messages([e for e, _ in pairs]), datetime.now(timezone.utc))
+    assert set(stats.rejects) <= {"invalid_uscc", "invalid_id_number"}
+    assert len(decoded(out, REJECTED)) == sum(not valid for _, valid in pairs)
