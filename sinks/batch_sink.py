@@ -14,11 +14,10 @@ retried with backoff; nothing read is let go until it is stored.
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 
-from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from sinks.availability import Availability
 from sinks.batch_log import log_ranges, logged_ranges
@@ -58,8 +57,6 @@ class ClickHouseSink:
             "partition.assignment.strategy": "cooperative-sticky",
             "enable.partition.eof": True,
             "fetch.max.bytes": 52428800,
-            "statistics.interval.ms": 5000,
-            "stats_cb": self._on_stats,
             "log_level": 3,
         }
         config.update(consumer_config or {})
@@ -67,6 +64,8 @@ class ClickHouseSink:
         self.batchers: dict[Key, PartitionBatcher] = {}
         self.guards: dict[Key, RecentEventIds] = {}
         self.unprepared: set[Key] = set()
+        self.committed: dict[Key, int] = {}  # last committed offset of each prepared partition
+        self._lag_updated = 0.0
 
     # -- group membership --------------------------------------------------------------------
     def _on_assign(self, consumer, partitions) -> None:
@@ -84,21 +83,26 @@ class ClickHouseSink:
             self.batchers.pop(key, None)
             self.guards.pop(key, None)
             self.unprepared.discard(key)
+            self.committed.pop(key, None)
             try:
                 self.metrics.lag.remove(tp.topic, str(tp.partition))
             except KeyError:
                 pass
 
     def _prepare(self) -> None:
-        """Load what the newly assigned partitions need, then let them be read."""
+        """Load what the newly assigned partitions need, then let them be read. The Kafka part
+        (where each partition resumes) works even while ClickHouse is down, so the lag shows."""
         keys = sorted(self.unprepared)
-        tps = [TopicPartition(t, p) for t, p in keys]
-        committed = {(tp.topic, tp.partition): tp.offset for tp in self.consumer.committed(tps, timeout=10)}
+        missing = [TopicPartition(t, p) for t, p in keys if (t, p) not in self.committed]
+        if missing:
+            for tp in self.consumer.committed(missing, timeout=10):
+                start = tp.offset
+                if start < 0:  # nothing committed: reading starts at the log start
+                    start = self.consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=10)[0]
+                self.committed[(tp.topic, tp.partition)] = start
         for key in keys:
             topic, partition = key
-            start = committed.get(key, OFFSET_INVALID)
-            if start < 0:  # nothing committed: reading starts at the log start
-                start = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[0]
+            start = self.committed[key]
             spec = self.specs[topic]
             planned = logged_ranges(self.client, self.database, topic, partition, start)
             if planned:
@@ -109,16 +113,26 @@ class ClickHouseSink:
                 guard.load(self.client, self.database, spec.table, topic, partition, start)
                 self.guards[key] = guard
             self.batchers[key] = PartitionBatcher(topic, partition, self.batch_size, self.batch_seconds, planned)
-        self.unprepared.difference_update(keys)
-        self.consumer.resume(tps)
+            self.unprepared.discard(key)
+            self.consumer.resume([TopicPartition(topic, partition)])
 
-    def _on_stats(self, stats_json: str) -> None:
-        stats = json.loads(stats_json)
-        for topic, info in stats.get("topics", {}).items():
-            for partition, p in info.get("partitions", {}).items():
-                key = (topic, int(partition))
-                if key in self.batchers and p.get("consumer_lag", -1) >= 0:
-                    self.metrics.lag.labels(topic, partition).set(p["consumer_lag"])
+    def _update_lag(self, every: float = 1.0) -> None:
+        """Lag = high watermark - committed offset. The high watermark is cached from fetches; a
+        partition not fetched yet (paused since its assignment) asks the broker."""
+        now = time.monotonic()
+        if now - self._lag_updated < every:
+            return
+        self._lag_updated = now
+        for (topic, partition), committed in self.committed.items():
+            tp = TopicPartition(topic, partition)
+            try:
+                high = self.consumer.get_watermark_offsets(tp, cached=True)[1]
+                if high < 0:
+                    high = self.consumer.get_watermark_offsets(tp, timeout=0.5)[1]
+            except Exception:
+                continue
+            if high >= 0 and committed >= 0:
+                self.metrics.lag.labels(topic, str(partition)).set(max(high - committed, 0))
 
     # -- the loop -------------------------------------------------------------------------------
     def run(self, should_stop=lambda: False, stop_timeout: float = 10.0) -> None:
@@ -135,6 +149,7 @@ class ClickHouseSink:
         if self.unprepared:
             try:
                 self._prepare()
+                self.availability.succeeded()
             except Exception as exc:
                 self._wait(self.availability.failed(exc))
                 return
@@ -151,6 +166,7 @@ class ClickHouseSink:
             if batcher is None:  # revoked meanwhile: the next owner reads it
                 continue
             batcher.add(Consumed(msg.offset(), msg.key(), msg.value(), msg.timestamp()[1]))
+        self._update_lag()
         now = time.monotonic()
         for key, batcher in self.batchers.items():
             batcher.cut_due(now, at_end=key in at_end)
@@ -219,6 +235,9 @@ class ClickHouseSink:
         try:
             self.consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
                                  asynchronous=False)
+            for key, offset in offsets.items():
+                if key in self.committed:
+                    self.committed[key] = offset
         except Exception as exc:  # e.g. revoked meanwhile: stored anyway; a re-read replays the same ranges
             log.warning("offset commit failed (the rows are stored; a re-read is deduplicated): %s", exc)
 
@@ -234,6 +253,7 @@ class ClickHouseSink:
                 batcher = self.batchers.get((msg.topic(), msg.partition()))
                 if msg.error() is None and batcher is not None:
                     batcher.add(Consumed(msg.offset(), msg.key(), msg.value(), msg.timestamp()[1]))
+            self._update_lag()
         still = [tp for tp in assignment if (tp.topic, tp.partition) in self.batchers]
         if still:
             self.consumer.resume(still)
