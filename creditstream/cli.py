@@ -12,6 +12,7 @@ from rich.table import Table
 from creditstream.commands import schemas as schemas_commands
 from creditstream.commands import load as load_commands, validate as validate_commands
 from creditstream.commands import serve as serve_commands, tokens as tokens_commands, zero_report as zero_report_commands
+from creditstream.commands import report as report_commands
 from creditstream.embedded.kafka import EmbeddedStackError
 from creditstream.settings import get_settings
 
@@ -22,6 +23,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(schemas_commands.app, name="schemas")
 for _module in (load_commands, validate_commands, serve_commands, tokens_commands, zero_report_commands):
     _module.register(app)
+report_commands.register(app)
 console = Console()
 err = Console(stderr=True)
 

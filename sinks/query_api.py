@@ -9,6 +9,8 @@ from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
+from creditstream.reports import ReportInputError
+from creditstream.reports.http import report_routes
 from creditstream.service_token import token_matches
 from sinks.queries import GRANULARITIES, counts_per_unit, unit_stats
 
@@ -42,6 +44,7 @@ def make_server(client, database: str, token: str, port: int, host: str = "127.0
         # Per unit, indicator set and category per minute, day or month, with 入库合格率 (pass_rate).
         "/v1/unit-stats": lambda q: {"rows": unit_stats(client, database, **_unit_stats_args(q))},
     }
+    routes.update(report_routes(client, database))  # GET /v1/reports/<kind>?period=2026-10[&unit=CODE]
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "creditstream-sink"
@@ -77,7 +80,7 @@ def make_server(client, database: str, token: str, port: int, host: str = "127.0
                 return self._send(404, {"error": "not_found", "detail": f"no route {path}"})
             try:
                 return self._send(200, handler(parse_qs(query)))
-            except BadRequest as exc:
+            except (BadRequest, ReportInputError) as exc:
                 return self._send(400, {"error": "bad_request", "detail": str(exc)})
             except Exception as exc:
                 log.exception("query %s failed", path)
