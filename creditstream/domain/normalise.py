@@ -23,6 +23,7 @@ _MISSING = frozenset({"", "暂无", "无", "空", "不详", "未知", "-", "--",
 _SPACES = re.compile(r"[\s\u3000\u00a0]+")
 
 
+@lru_cache(maxsize=65536)  # the same cells (暂无, unit names, causes) come again and again
 def present(value) -> str | None:
     """The trimmed text, or None for empty cells and placeholders such as 暂无."""
     if value is None:
@@ -80,7 +81,12 @@ def epoch_days(day: date) -> int:
 
 
 def china_date_of_millis(millis: int) -> date:
-    return datetime.fromtimestamp(millis / 1000, CHINA_TZ).date()
+    return _day(int((millis + 8 * 3_600_000) // 86_400_000))
+
+
+@lru_cache(maxsize=4096)
+def _day(days_since_epoch: int) -> date:
+    return EPOCH + timedelta(days=days_since_epoch)
 
 
 _SEX = {"男": "M", "男性": "M", "m": "M", "male": "M", "1": "M",
@@ -121,6 +127,7 @@ def normalise_name(raw: str | None) -> str | None:
     return re.sub(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])", "", text)
 
 
+@lru_cache(maxsize=65536)
 def normalise_text(raw: str | None) -> str | None:
     """Free text (cause, content, authority): trimmed, placeholders as missing."""
     text = present(raw)

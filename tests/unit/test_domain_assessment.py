@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 from creditstream.domain.assessment import assess
 from creditstream.domain.catalog import catalog_from_dict, load_catalog
 from creditstream.domain.normalise import epoch_days
-from producers.demo_feed import make_id_number, make_uscc
+from tests.unit.test_domain_identifiers import make_id_number, make_uscc
 
 NOW = datetime(2024, 10, 10, 4, 0, tzinfo=timezone.utc)  # 2024-10-10 12:00 in China
 REPORTED = int(datetime(2024, 10, 9, 2, 0, tzinfo=timezone.utc).timestamp() * 1000)  # 10-09 in China

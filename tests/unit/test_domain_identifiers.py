@@ -12,9 +12,24 @@ from creditstream.domain import reasons as R
 from creditstream.domain.identifiers import (compact, division_code, id15_to_18, identify_subject, is_masked_id,
                                              mask_id_number, normalise_document_number, org_code_is_valid,
                                              routing_key, sex_from_id, uscc_subject_type)
-from producers.demo_feed import DIVISIONS, make_id_number, make_uscc
-
 _ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+# Divisions with the first year python-stdnum's table knows them from (an ID number must not
+# predate its division).
+_DIVISIONS = {"110105": 1950, "420202": 1984, "420281": 1995, "350102": 1984, "330106": 1984, "310104": 1950}
+
+
+def make_uscc(rng: random.Random, division: str | None = None, kind: str = "91") -> str:
+    body = kind + (division or rng.choice(sorted(_DIVISIONS))) + "".join(rng.choice(_ALPHABET) for _ in range(9))
+    return body + uscc.calc_check_digit(body)
+
+
+def make_id_number(rng: random.Random, division: str | None = None) -> str:
+    division = division or rng.choice(sorted(_DIVISIONS))
+    year = rng.randrange(max(_DIVISIONS.get(division, 1984), 1950), 2005)
+    body = f"{division}{year}{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}{rng.randrange(1000):03d}"
+    number = body + ric.calc_check_digit(body + "0")
+    assert ric.is_valid(number), number
+    return number
 seeds = st.integers(min_value=0, max_value=2**32)
 
 

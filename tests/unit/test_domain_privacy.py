@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from creditstream.domain.privacy import PROHIBITED_ATTRIBUTES, mask_ids_in_text, prohibited_attribute, scrub
-from producers.demo_feed import make_id_number
+from tests.unit.test_domain_identifiers import make_id_number
 
 # Field names as units' exports spell them, one or more per prohibited attribute (Chinese and English).
 PROHIBITED_FIELDS = {
