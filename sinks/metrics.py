@@ -1,7 +1,7 @@
 """What the sink tells Prometheus. A registry per sink, so tests and benchmarks start from zero."""
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 
 _ROW_BUCKETS = (1, 10, 100, 1_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000)
 _SECOND_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -32,6 +32,9 @@ class SinkMetrics:
         self.retries = Counter("creditstream_sink_retries_total", "Failed attempts to store a batch.", registry=r)
         self.buffered = Gauge("creditstream_sink_buffered_messages", "Messages read and not yet stored.",
                               registry=r)
+        # Process health (memory, CPU, open files) as every process reports it: the worker's comes
+        # with prometheus-client's default registry, this registry is the sink's own.
+        ProcessCollector(registry=r)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

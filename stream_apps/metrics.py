@@ -3,6 +3,7 @@ event: a per-event `inc()` would cost more than the rules do."""
 from __future__ import annotations
 
 import time
+from collections import Counter as Tally
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -24,6 +25,13 @@ BATCH_EVENTS = Histogram("creditstream_stream_batch_events", "Events per batch",
 LAG = Gauge("creditstream_stream_consumer_lag", "Messages of credit.inbound not yet processed, per partition",
             ["partition"])
 ASSIGNED = Gauge("creditstream_stream_assigned_partitions", "Inbound partitions this worker owns")
+LATE = Counter("creditstream_stream_late_total", "Records stored past their unit's reporting deadline, per unit",
+               ["unit"])
+LIST_SUBJECTS = Gauge("creditstream_stream_list_subjects",
+                      "Subjects on a list (black, red) in the partitions this worker owns", ["list"])
+LIST_CHANGES = Counter("creditstream_stream_list_changes_total",
+                       "Subjects entering (joined) or leaving (left) a list", ["list", "change"])
+LISTS = ("black", "red")
 
 
 def observe_batch(stats, inbound, seconds: float) -> None:
@@ -57,3 +65,34 @@ def observe_lag(consumer, partitions, topic: str) -> None:
             continue
         if high >= 0 and tp.offset >= 0:
             LAG.labels(str(tp.partition)).set(max(high - tp.offset, 0))
+
+
+def _listed(state) -> bool:
+    return bool(state and state.get("listed"))
+
+
+def count_listed(list_table) -> None:
+    """Recount the listed subjects of the owned partitions: after a restore or a revoke."""
+    sizes = Tally(key.split("|", 1)[0] for part in list_table.data.values()
+                  for key, state in part.items() if _listed(state))
+    for kind in set(LISTS) | set(sizes):
+        LIST_SUBJECTS.labels(kind).set(sizes[kind])
+
+
+def observe_changes(tables) -> None:
+    """Late reports and list flow, read from what the batch is about to commit to the tables
+    (call before `commit()`): the batch step already counted them there, so no second pass over
+    the events is needed, and an aborted batch counts nothing."""
+    counts = tables.unit_day_to_counts
+    for (partition, key), after in counts.pending.items():
+        before = (counts.data.get(partition) or {}).get(key) or {}
+        late = (after or {}).get("late", 0) - before.get("late", 0)
+        if late > 0:
+            LATE.labels(key.split("|", 1)[0]).inc(late)
+    lists = tables.subject_to_list_state
+    for (partition, key), after in lists.pending.items():
+        was, now = _listed((lists.data.get(partition) or {}).get(key)), _listed(after)
+        if was != now:
+            kind = key.split("|", 1)[0]
+            LIST_CHANGES.labels(kind, "joined" if now else "left").inc()
+            LIST_SUBJECTS.labels(kind).inc(1 if now else -1)

@@ -130,6 +130,7 @@ class StreamPipeline:
         self._assigned.update(numbers)
         self._swept_day = None  # sweep the restored lists before the first batch
         metrics.ASSIGNED.set(len(self._assigned))
+        metrics.count_listed(self.tables.subject_to_list_state)
         log.info("assigned inbound partitions %s", sorted(self._assigned))
         self.ready.set()
 
@@ -138,6 +139,7 @@ class StreamPipeline:
         self.tables.drop(numbers)
         self._assigned.difference_update(numbers)
         metrics.ASSIGNED.set(len(self._assigned))
+        metrics.count_listed(self.tables.subject_to_list_state)
         log.info("revoked inbound partitions %s", numbers)
 
     # -- the loop -------------------------------------------------------------------------------
@@ -207,6 +209,7 @@ class StreamPipeline:
                 log.warning("batch aborted and will be read again: %s", error)
                 return
             raise  # fenced or fatal: the worker stops; its supervisor restarts it
+        metrics.observe_changes(self.tables)
         self.tables.commit()
         self.processed += len(batch)
         metrics.observe_batch(stats, inbound, time.monotonic() - started)
