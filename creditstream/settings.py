@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     sink_batch_seconds: float = 1.0
     # The sink owns the chdb directory, so it also answers reads (counts, dashboards) over HTTP.
     sink_port: int = 18124
+    # Where the sink's query API, live page and /metrics listen (0.0.0.0 in compose, for Prometheus).
+    sink_bind: str = "127.0.0.1"
     # How many offsets back (per partition) the sink remembers stored event ids, to drop an output
     # published again at a new offset (a worker's restart); its own replays need no window.
     sink_replay_window: int = 50000
@@ -57,6 +59,7 @@ class Settings(BaseSettings):
 
     # Prometheus for the embedded default (Debian package), when installed.
     prometheus_port: int = 19090
+    prometheus_scrape_interval: str = "5s"
 
     # Bearer token of the embedded services; empty means generated under <data_dir>/secrets.
     api_token: str = ""

@@ -27,7 +27,7 @@ def main() -> None:
         log.info("applied migrations: %s", ", ".join(applied))
     metrics = SinkMetrics()
     server = make_server(client, settings.clickhouse_database, service_token(settings), settings.sink_port,
-                         metrics=metrics)
+                         host=settings.sink_bind, metrics=metrics)
     serve_in_background(server)
     stop = {"now": False}
 
@@ -39,7 +39,7 @@ def main() -> None:
     sink = ClickHouseSink(client, settings.clickhouse_database, settings.bootstrap_servers, settings.sink_group_id,
                           settings.sink_batch_size, settings.sink_batch_seconds, settings.sink_replay_window,
                           metrics=metrics, faults=faults)
-    log.info("sink ready: query API and /metrics on 127.0.0.1:%s", settings.sink_port)
+    log.info("sink ready: query API, live page and /metrics on %s:%s", settings.sink_bind, settings.sink_port)
     try:
         sink.run(should_stop=lambda: stop["now"])
     finally:
