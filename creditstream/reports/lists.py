@@ -28,13 +28,9 @@ CHECK_COLUMNS = [Column("unit_name", "核查单位"), Column("unit", "单位代�
 # one subject's changes: they share a partition). A final entry that ended the subject's listing
 # carries no lists, and a tombstone none either; so membership is "the list is in `lists`".
 # ALL_LISTS stands for "on any list" (distinct subjects).
-_LIST_FLOWS_SQL = """
+_LIST_SIZES_SQL = """
 SELECT list,
-       countIf(if(list = '*', notEmpty(l0), has(l0, list))) AS at_start,
-       countIf(if(list = '*', notEmpty(l1), has(l1, list)) AND NOT if(list = '*', notEmpty(l0), has(l0, list))),
-       countIf(if(list = '*', notEmpty(l0), has(l0, list)) AND NOT if(list = '*', notEmpty(l1), has(l1, list))),
-       countIf(if(list = '*', notEmpty(l0), has(l0, list)) AND NOT if(list = '*', notEmpty(l1), has(l1, list))
-               AND last_status = 'REPAIRED'),
+       countIf(if(list = '*', notEmpty(l0), has(l0, list))),
        countIf(if(list = '*', notEmpty(l1), has(l1, list))),
        countIf(if(list = '*', notEmpty(l1), has(l1, list)) AND end_status = 'SUSPENDED')
 FROM
@@ -44,13 +40,33 @@ FROM
                   AND toString(argMaxIf(change, kafka_offset, changed_at < {start:DateTime64(3, 'UTC')})) = 'UPSERT',
               argMaxIf(lists, kafka_offset, changed_at < {start:DateTime64(3, 'UTC')}), []) AS l0,
            if(toString(argMax(change, kafka_offset)) = 'UPSERT', argMax(lists, kafka_offset), []) AS l1,
-           toString(argMax(status, kafka_offset)) AS end_status,
-           toString(argMaxIf(status, kafka_offset, change = 'UPSERT')) AS last_status
+           toString(argMax(status, kafka_offset)) AS end_status
     FROM {db}.%s
     WHERE changed_at < {end:DateTime64(3, 'UTC')}
     GROUP BY subject_key
 )
 ARRAY JOIN arrayConcat(arrayDistinct(arrayConcat(l0, l1)), if(notEmpty(l0) OR notEmpty(l1), ['*'], [])) AS list
+GROUP BY list
+"""
+# Flows are the changes in the period that put a subject on a list or took it off, each compared
+# with the subject's change before it: a subject listed and repaired within the period counts once
+# in each. The change that ends a listing carries why (REPAIRED for credit repair).
+_LIST_FLOWS_SQL = """
+SELECT list,
+       countIf(if(list = '*', notEmpty(cur) AND empty(prev), has(cur, list) AND NOT has(prev, list))),
+       countIf(if(list = '*', empty(cur) AND notEmpty(prev), has(prev, list) AND NOT has(cur, list))),
+       countIf(if(list = '*', empty(cur) AND notEmpty(prev), has(prev, list) AND NOT has(cur, list))
+               AND status = 'REPAIRED')
+FROM
+(
+    SELECT changed_at, toString(status) AS status, cur,
+           lagInFrame(cur) OVER (PARTITION BY subject_key ORDER BY kafka_offset
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS prev
+    FROM (SELECT subject_key, kafka_offset, changed_at, status, if(change = 'UPSERT', lists, []) AS cur
+          FROM {db}.%s WHERE changed_at < {end:DateTime64(3, 'UTC')})
+)
+ARRAY JOIN arrayConcat(arrayDistinct(arrayConcat(prev, cur)), ['*']) AS list
+WHERE changed_at >= {start:DateTime64(3, 'UTC')}
 GROUP BY list
 """
 # Without a red list history (credit.redlist not stored), the red list is read from its basis
@@ -94,8 +110,15 @@ def build(ctx: ReportContext) -> list[Table]:
 
 
 def _flows(ctx: ReportContext, table: str) -> dict[str, tuple]:
-    return {list_: tuple(int(x) for x in rest)
-            for list_, *rest in ctx.source.rows(_LIST_FLOWS_SQL % table, **ctx.period_params())}
+    """list -> (at start, entered, left, of which repaired, at end, suspended at end)."""
+    sizes = {lst: rest for lst, *rest in ctx.source.rows(_LIST_SIZES_SQL % table, **ctx.period_params())}
+    flows = {lst: rest for lst, *rest in ctx.source.rows(_LIST_FLOWS_SQL % table, **ctx.period_params())}
+    out = {}
+    for lst in set(sizes) | set(flows):
+        at_start, at_end, suspended = sizes.get(lst, (0, 0, 0))
+        entered, left, repaired = flows.get(lst, (0, 0, 0))
+        out[lst] = tuple(int(x) for x in (at_start, entered, left, repaired, at_end, suspended))
+    return out
 
 
 def _sizes(ctx: ReportContext) -> Table:

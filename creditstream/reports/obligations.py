@@ -3,7 +3,8 @@
 The rules (seeds 004 and 001):
 - 月度零报送: a unit with nothing for an indicator set in a month files a zero report by the 25th
   of that month. Met by accepted records from the 1st to the 25th, or a zero report for the
-  month filed by the end of the 25th. Applies to sets updated at least monthly (实时 日 周 月);
+  month filed by the end of the 25th; records later in the month, or the zero report filed
+  late, make it late; records of the next month do not count for this one. Applies to sets updated at least monthly (实时 日 周 月);
   quarterly and yearly sets are judged by their frequency instead.
 - 双公示周零报送: a 双公示 set (licences, penalties) with nothing in a week files a zero report on
   Friday. Met by records from Monday to Friday, or a zero report for the ISO week by Friday's end.
@@ -85,6 +86,7 @@ class Obligation:
     due: date            # ... up to and including this day
     zero_kind: str       # the zero report that meets it instead
     zero_start: date
+    late_until: date     # records up to this day are the same filing, late; later ones belong to the next
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,9 @@ def monthly_zero_obligations(pairs, months: list[date], today: date) -> list[Obl
     for month in months:
         due = month.replace(day=ZERO_DUE_DAY)
         if due < today:
-            out += [Obligation(MONTHLY_ZERO, u, s, f"{month:%Y-%m}", month, due, "MONTH", month) for u, s in pairs]
+            month_end = add_months(month, 1) - timedelta(days=1)
+            out += [Obligation(MONTHLY_ZERO, u, s, f"{month:%Y-%m}", month, due, "MONTH", month, month_end)
+                    for u, s in pairs]
     return out
 
 
@@ -110,8 +114,8 @@ def weekly_zero_obligations(pairs, first: date, end: date, today: date) -> list[
     while friday < end and friday < today:
         monday = friday - timedelta(days=4)
         iso = monday.isocalendar()
-        out += [Obligation(WEEKLY_ZERO, u, s, f"{iso.year}-W{iso.week:02d}", monday, friday, "WEEK", monday)
-                for u, s in pairs]
+        out += [Obligation(WEEKLY_ZERO, u, s, f"{iso.year}-W{iso.week:02d}", monday, friday, "WEEK", monday,
+                           friday + timedelta(days=2)) for u, s in pairs]
         friday += timedelta(days=7)
     return out
 
@@ -126,7 +130,8 @@ def monthly_report_obligations(pairs_with_day, months: list[date], today: date) 
             if due < today:
                 previous = add_months(month, -1)
                 out.append(Obligation(MONTHLY_REPORT, unit, set_code, f"{previous:%Y-%m}",
-                                      previous.replace(day=day) + timedelta(days=1), due, "MONTH", previous))
+                                      previous.replace(day=day) + timedelta(days=1), due, "MONTH", previous,
+                                      add_months(month, 1).replace(day=day)))
     return out
 
 
@@ -138,6 +143,8 @@ def judge(obligation: Obligation, activity: Activity) -> Verdict:
     if filing is not None and filing.filed_day <= obligation.due:
         return Verdict(obligation, ON_TIME, "已零报送")
     later = activity.first_record_after(pair, obligation.due)
+    if later is not None and later > obligation.late_until:
+        later = None
     if filing is not None and (later is None or filing.filed_day <= later):
         return Verdict(obligation, LATE, f"{filing.filed_day.isoformat()} 零报送(逾期)")
     if later is not None:

@@ -89,3 +89,12 @@ def test_a_zero_report_covering_the_window_is_an_update():
     assert ob.has_update_in(activity(["2026-09-30"]), PAIR, date(2026, 7, 1), date(2026, 9, 30))
     assert ob.Activity().last_update(PAIR) is None
     assert activity(["2026-10-02"], zero=[("MONTH", "2026-10-01", "2026-10-20")]).last_update(PAIR) == date(2026, 10, 20)
+
+
+def test_records_of_the_next_period_do_not_make_a_missed_one_late():
+    assert ob.judge(monthly_zero(), activity(["2026-10-31"])).status == ob.LATE
+    assert ob.judge(monthly_zero(), activity(["2026-11-02"])).status == ob.MISSING
+    (w43,) = ob.weekly_zero_obligations([PAIR], date(2026, 10, 19), date(2026, 10, 26), date(2026, 11, 1))
+    assert ob.judge(w43, activity(["2026-10-25"])).status == ob.LATE        # Sunday of the same week
+    assert ob.judge(w43, activity(["2026-10-26"])).status == ob.MISSING     # the next week's
+    assert ob.judge(w43, activity(zero=[("WEEK", "2026-10-19", "2026-11-20")])).status == ob.LATE
