@@ -49,6 +49,18 @@ def _counts_table(units: list[dict], previous: dict[str, int], elapsed: float, s
     return table
 
 
+def _print_addresses(stack) -> None:
+    """Where to look: the live page (its token in the fragment, which the browser keeps to itself)
+    and Prometheus."""
+    from creditstream.service_token import service_token
+    from dashboards.live_page import live_page_url
+
+    settings = stack.settings
+    # soft_wrap: an address broken over two lines cannot be copied or clicked
+    console.print(f"live page   {live_page_url(settings.sink_url, service_token(settings))}", soft_wrap=True)
+    console.print(f"Prometheus  {stack.prometheus.url if stack.prometheus else 'not running'}", soft_wrap=True)
+
+
 @app.command()
 def up(demo: bool = typer.Option(True, help="Run the synthetic demo feed."),
        rate: float = typer.Option(None, help="Demo records per second."),
@@ -57,7 +69,8 @@ def up(demo: bool = typer.Option(True, help="Run the synthetic demo feed."),
     from creditstream.embedded.stack import EmbeddedStack, SinkClient
 
     settings = get_settings()
-    stack = EmbeddedStack(settings, demo=demo, demo_rate=rate, log=lambda m: console.print(f"[dim]{m}[/dim]"))
+    stack = EmbeddedStack(settings, demo=demo, demo_rate=rate, log=lambda m: console.print(f"[dim]{m}[/dim]"),
+                          prometheus=True)
     # SIGTERM as Ctrl-C, so a supervisor stopping us also stops everything we started.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     started = time.monotonic()
@@ -71,6 +84,7 @@ def up(demo: bool = typer.Option(True, help="Run the synthetic demo feed."),
         raise typer.Exit(130)
     console.print(f"[green]up[/green] in {time.monotonic() - started:.1f} s — broker {settings.bootstrap_servers}, "
                   f"ClickHouse {settings.clickhouse_url}, logs in {settings.log_dir.resolve()}. Ctrl-C stops it all.")
+    _print_addresses(stack)
     sink = SinkClient(settings)
     previous: dict[str, int] = {}
     last = time.monotonic()

@@ -12,6 +12,8 @@ from urllib.parse import parse_qs
 from creditstream.reports import ReportInputError
 from creditstream.reports.http import report_routes
 from creditstream.service_token import token_matches
+from dashboards.live_page import live_pages
+from dashboards.live_queries import BadRequest as DashboardRequestError, live_routes
 from sinks.queries import GRANULARITIES, counts_per_unit, unit_stats
 
 log = logging.getLogger("creditstream.sink.api")
@@ -45,6 +47,8 @@ def make_server(client, database: str, token: str, port: int, host: str = "127.0
         "/v1/unit-stats": lambda q: {"rows": unit_stats(client, database, **_unit_stats_args(q))},
     }
     routes.update(report_routes(client, database))  # GET /v1/reports/<kind>?period=2026-10[&unit=CODE]
+    routes.update(live_routes(client, database))  # GET /v1/live (the live page's data), /v1/panel (Grafana panels)
+    pages = live_pages()  # GET /live: the page holds no data, so it needs no token; it reads /v1/live
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "creditstream-sink"
@@ -53,10 +57,14 @@ def make_server(client, database: str, token: str, port: int, host: str = "127.0
             pass
 
         def _send(self, status: int, body: dict) -> None:
-            data = json.dumps(body, ensure_ascii=False).encode()
+            self._send_bytes(status, "application/json; charset=utf-8", json.dumps(body, ensure_ascii=False).encode())
+
+        def _send_bytes(self, status: int, content_type: str, data: bytes, headers: dict | None = None) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
 
@@ -65,13 +73,9 @@ def make_server(client, database: str, token: str, port: int, host: str = "127.0
             if path == "/healthz":
                 return self._send(200, {"status": "ok"})
             if path == "/metrics" and metrics is not None:  # counts only, no personal data: Prometheus scrapes it
-                data = metrics.exposition()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                return None
+                return self._send_bytes(200, "text/plain; version=0.0.4; charset=utf-8", metrics.exposition())
+            if path in pages:
+                return self._send_bytes(200, *pages[path])
             auth = self.headers.get("Authorization", "")
             if not token_matches(auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None, token):
                 return self._send(401, {"error": "unauthorized", "detail": "send 'Authorization: Bearer <token>'"})
@@ -80,7 +84,7 @@ def make_server(client, database: str, token: str, port: int, host: str = "127.0
                 return self._send(404, {"error": "not_found", "detail": f"no route {path}"})
             try:
                 return self._send(200, handler(parse_qs(query)))
-            except (BadRequest, ReportInputError) as exc:
+            except (BadRequest, ReportInputError, DashboardRequestError) as exc:
                 return self._send(400, {"error": "bad_request", "detail": str(exc)})
             except Exception as exc:
                 log.exception("query %s failed", path)

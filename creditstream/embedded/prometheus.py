@@ -2,11 +2,13 @@
 Started when it is installed; the stack runs without it otherwise."""
 from __future__ import annotations
 
+import os
 import shutil
 import time
 import urllib.request
 
 from creditstream.embedded.process import ManagedProcess, port_open
+from creditstream.service_token import service_token
 from creditstream.settings import Settings
 
 
@@ -42,8 +44,12 @@ class EmbeddedPrometheus:
     def start(self, timeout: float = 30.0) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         config = self.dir / "prometheus.yml"
-        token_file = self.settings.secrets_dir.resolve() / "service.token"
-        config.write_text(scrape_config(self.targets, str(token_file)))
+        # Its own copy of the token (owner-only): the token may come from the environment, not a file.
+        token_file = self.dir / "scrape.token"
+        fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(service_token(self.settings))
+        config.write_text(scrape_config(self.targets, str(token_file), self.settings.prometheus_scrape_interval))
         self.process = ManagedProcess("prometheus", [
             shutil.which("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={self.dir / 'data'}",
             f"--web.listen-address=127.0.0.1:{self.settings.prometheus_port}",

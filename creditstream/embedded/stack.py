@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from creditstream.embedded.kafka import EmbeddedKafka, EmbeddedStackError
+from creditstream.embedded.prometheus import EmbeddedPrometheus
 from creditstream.embedded.process import ManagedProcess, wait_port_closed
 from creditstream.service_token import service_token
 from creditstream.settings import Settings
@@ -50,9 +51,12 @@ class SinkClient:
 
 
 class EmbeddedStack:
-    def __init__(self, settings: Settings, demo: bool = False, demo_rate: float | None = None, log=print):
+    def __init__(self, settings: Settings, demo: bool = False, demo_rate: float | None = None, log=print,
+                 prometheus: bool = False):
         self.settings = settings
         self.demo = demo
+        self.want_prometheus = prometheus  # `up` asks for it; tests of other parts need no scraper
+        self.prometheus: EmbeddedPrometheus | None = None
         self.demo_rate = demo_rate or settings.demo_rate
         self.log = log
         self.kafka = EmbeddedKafka(settings) if settings.embedded_kafka else None
@@ -79,6 +83,8 @@ class EmbeddedStack:
             self.start_worker()
             if self.demo:
                 self._spawn("feed", [sys.executable, "-m", "creditstream", "feed", "--rate", str(self.demo_rate)])
+            if self.want_prometheus:
+                self.start_prometheus()
         except BaseException:
             self.stop()
             raise
@@ -98,6 +104,26 @@ class EmbeddedStack:
     def start_worker(self) -> None:
         self._spawn("worker", [sys.executable, "-m", "stream_apps", "worker", "--loglevel", "info"])
 
+    def scrape_targets(self) -> dict[str, str]:
+        """Every process with a /metrics, by the job name the dashboards select on."""
+        s = self.settings
+        return {"sink": f"127.0.0.1:{s.sink_port}", "worker": f"127.0.0.1:{s.worker_web_port}",
+                "prometheus": f"127.0.0.1:{s.prometheus_port}"}
+
+    def start_prometheus(self) -> None:
+        """Optional: the stack runs without it when the Debian package is absent or cannot start."""
+        if not EmbeddedPrometheus.available():
+            self.log("Prometheus is not installed (scripts/install-system-deps installs it): no metrics history")
+            return
+        prometheus = EmbeddedPrometheus(self.settings, self.scrape_targets())
+        try:
+            prometheus.start()
+        except RuntimeError as exc:
+            prometheus.stop()
+            self.log(f"running without Prometheus: {exc}")
+            return
+        self.prometheus = prometheus
+
     def failed(self) -> list[str]:
         """Names of children that exited while they should be running."""
         failed = [n for n, p in self.processes.items() if not p.alive()]
@@ -106,7 +132,10 @@ class EmbeddedStack:
         return failed
 
     def stop(self) -> None:
-        # Producers first, then the worker, then the sink (it flushes), then the broker.
+        # The scraper first, then producers, then the worker, then the sink (it flushes), then the broker.
+        if self.prometheus:
+            self.prometheus.stop()
+            self.prometheus = None
         for name in ("feed", "worker", "sink"):
             proc = self.processes.pop(name, None)
             if proc:
