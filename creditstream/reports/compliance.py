@@ -143,8 +143,10 @@ def _overdue(ctx: ReportContext, activity: ob.Activity) -> Table:
         label, start, end = ob.last_complete_window(frequency, cutoff)
         if ob.has_update_in(activity, (unit, set_code), start, end):
             continue
-        zero_days = [z.filed_day for z in activity.zero_filings.get((unit, set_code), []) if z.filed_day <= cutoff]
-        last = max([d for d in (last_days.get((unit, set_code)),) if d] + zero_days, default=None)
+        updates = [z.filed_day for z in activity.zero_filings.get((unit, set_code), []) if z.filed_day <= cutoff]
+        if (unit, set_code) in last_days:
+            updates.append(last_days[(unit, set_code)])
+        last = max(updates, default=None)
         rows.append({**_unit_cells(ctx, unit, set_code), "frequency": frequency, "window": label,
                      "window_end": end.isoformat(), "last_update": last.isoformat() if last else None,
                      "days_overdue": (cutoff - end).days})

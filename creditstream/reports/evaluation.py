@@ -106,8 +106,7 @@ def unit_inputs(ctx: ReportContext) -> dict[str, EvaluationInputs]:
             continue
         pairs = [(unit.code, s) for s in unit.indicator_sets]
         due = [p for p in pairs if set_due(ctx.catalog.indicator_sets[p[1]].frequency, ctx.period.months)]
-        reported = [p for p in due if records.get(p, (0,))[0] or ob.has_update_in(
-            activity, p, ctx.period.start, ctx.period.last_day)]
+        reported = [p for p in due if ob.has_update_in(activity, p, ctx.period.start, ctx.period.last_day)]
         own = [v for v in verdicts if v.obligation.unit == unit.code]
         c = checks.get(unit.code, {})
         out[unit.code] = EvaluationInputs(

@@ -29,44 +29,48 @@ CHECK_COLUMNS = [Column("unit_name", "核查单位"), Column("unit", "单位代�
 # carries no lists, and a tombstone none either; so membership is "the list is in `lists`".
 # ALL_LISTS stands for "on any list" (distinct subjects).
 _LIST_SIZES_SQL = """
-SELECT list,
-       countIf(if(list = '*', notEmpty(l0), has(l0, list))),
-       countIf(if(list = '*', notEmpty(l1), has(l1, list))),
-       countIf(if(list = '*', notEmpty(l1), has(l1, list)) AND end_status = 'SUSPENDED')
+SELECT list, countIf(was_on), countIf(is_on), countIf(is_on AND end_status = 'SUSPENDED')
 FROM
 (
-    SELECT subject_key,
-           if(countIf(changed_at < {start:DateTime64(3, 'UTC')}) > 0
-                  AND toString(argMaxIf(change, kafka_offset, changed_at < {start:DateTime64(3, 'UTC')})) = 'UPSERT',
-              argMaxIf(lists, kafka_offset, changed_at < {start:DateTime64(3, 'UTC')}), []) AS l0,
-           if(toString(argMax(change, kafka_offset)) = 'UPSERT', argMax(lists, kafka_offset), []) AS l1,
-           toString(argMax(status, kafka_offset)) AS end_status
-    FROM {db}.%s
-    WHERE changed_at < {end:DateTime64(3, 'UTC')}
-    GROUP BY subject_key
+    SELECT list, end_status,
+           if(list = '*', notEmpty(l0), has(l0, list)) AS was_on, if(list = '*', notEmpty(l1), has(l1, list)) AS is_on
+    FROM
+    (
+        SELECT subject_key,
+               if(countIf(changed_at < {start:DateTime64(3, 'UTC')}) > 0
+                      AND toString(argMaxIf(change, kafka_offset, changed_at < {start:DateTime64(3, 'UTC')})) = 'UPSERT',
+                  argMaxIf(lists, kafka_offset, changed_at < {start:DateTime64(3, 'UTC')}), []) AS l0,
+               if(toString(argMax(change, kafka_offset)) = 'UPSERT', argMax(lists, kafka_offset), []) AS l1,
+               toString(argMax(status, kafka_offset)) AS end_status
+        FROM {db}.%s
+        WHERE changed_at < {end:DateTime64(3, 'UTC')}
+        GROUP BY subject_key
+    )
+    ARRAY JOIN arrayConcat(arrayDistinct(arrayConcat(l0, l1)), ['*']) AS list
 )
-ARRAY JOIN arrayConcat(arrayDistinct(arrayConcat(l0, l1)), if(notEmpty(l0) OR notEmpty(l1), ['*'], [])) AS list
 GROUP BY list
 """
 # Flows are the changes in the period that put a subject on a list or took it off, each compared
 # with the subject's change before it: a subject listed and repaired within the period counts once
 # in each. The change that ends a listing carries why (REPAIRED for credit repair).
 _LIST_FLOWS_SQL = """
-SELECT list,
-       countIf(if(list = '*', notEmpty(cur) AND empty(prev), has(cur, list) AND NOT has(prev, list))),
-       countIf(if(list = '*', empty(cur) AND notEmpty(prev), has(prev, list) AND NOT has(cur, list))),
-       countIf(if(list = '*', empty(cur) AND notEmpty(prev), has(prev, list) AND NOT has(cur, list))
-               AND status = 'REPAIRED')
+SELECT list, countIf(is_on AND NOT was_on), countIf(was_on AND NOT is_on),
+       countIf(was_on AND NOT is_on AND status = 'REPAIRED')
 FROM
 (
-    SELECT changed_at, toString(status) AS status, cur,
-           lagInFrame(cur) OVER (PARTITION BY subject_key ORDER BY kafka_offset
-                                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS prev
-    FROM (SELECT subject_key, kafka_offset, changed_at, status, if(change = 'UPSERT', lists, []) AS cur
-          FROM {db}.%s WHERE changed_at < {end:DateTime64(3, 'UTC')})
+    SELECT list, status,
+           if(list = '*', notEmpty(prev), has(prev, list)) AS was_on, if(list = '*', notEmpty(cur), has(cur, list)) AS is_on
+    FROM
+    (
+        SELECT changed_at, toString(status) AS status, cur,
+               lagInFrame(cur) OVER (PARTITION BY subject_key ORDER BY kafka_offset
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS prev
+        FROM (SELECT subject_key, kafka_offset, changed_at, status, if(change = 'UPSERT', lists, []) AS cur
+              FROM {db}.%s WHERE changed_at < {end:DateTime64(3, 'UTC')})
+    )
+    ARRAY JOIN arrayConcat(arrayDistinct(arrayConcat(prev, cur)), ['*']) AS list
+    WHERE changed_at >= {start:DateTime64(3, 'UTC')}
 )
-ARRAY JOIN arrayConcat(arrayDistinct(arrayConcat(prev, cur)), ['*']) AS list
-WHERE changed_at >= {start:DateTime64(3, 'UTC')}
 GROUP BY list
 """
 # Without a red list history (credit.redlist not stored), the red list is read from its basis
@@ -133,6 +137,8 @@ def _sizes(ctx: ReportContext) -> Table:
         ctx.notes.append("红名单：红名单变更历史尚未入库，按红名单依据记录（有效期内、未撤销）统计，信用修复和注销不计 "
                          "the red list is counted from its basis records: its change history is not stored")
     rows.append(_size_row("红名单", red))
+    if ctx.unit:
+        ctx.notes.append("名单规模为全部单位的合计，不按 --unit 筛选 list sizes are for every unit")
     return Table("名单规模与流动", SIZE_COLUMNS, rows)
 
 
