@@ -76,7 +76,7 @@ def load_activity(ctx: ReportContext) -> ob.Activity:
 
 
 def _aware(moment: datetime) -> datetime:
-    """chdb hands back naive UTC datetimes, a server aware ones."""
+    """clickhouse-connect hands back naive datetimes for UTC columns."""
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 

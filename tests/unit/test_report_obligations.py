@@ -2,7 +2,7 @@
 23rd, update frequencies) and how each is judged from what a unit filed."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from creditstream.domain.normalise import CHINA_TZ
 from creditstream.reports import obligations as ob
@@ -98,3 +98,12 @@ def test_records_of_the_next_period_do_not_make_a_missed_one_late():
     assert ob.judge(w43, activity(["2026-10-25"])).status == ob.LATE        # Sunday of the same week
     assert ob.judge(w43, activity(["2026-10-26"])).status == ob.MISSING     # the next week's
     assert ob.judge(w43, activity(zero=[("WEEK", "2026-10-19", "2026-11-20")])).status == ob.LATE
+
+
+def test_deadlines_are_beijing_days():
+    half_past_midnight = datetime(2026, 10, 25, 16, 30, tzinfo=timezone.utc)     # 10-26 00:30 in Beijing
+    late = ob.Activity(zero_filings={PAIR: [ob.ZeroFiling("MONTH", date(2026, 10, 1), half_past_midnight)]})
+    assert ob.judge(monthly_zero(), late).status == ob.LATE
+    just_in = ob.Activity(zero_filings={PAIR: [ob.ZeroFiling("MONTH", date(2026, 10, 1),
+                                                             datetime(2026, 10, 25, 15, 59, tzinfo=timezone.utc))]})
+    assert ob.judge(monthly_zero(), just_in).status == ob.ON_TIME
