@@ -252,7 +252,7 @@ def pipeline() -> dict:
                   "0": {"text": "停止 down", "color": "red"}, "1": {"text": "运行 up", "color": "green"}}}]}),
         Panel(15, "内存 Resident memory", "timeseries", 8, 6, [
             promql(f"process_resident_memory_bytes{jobs}", "{{job}} {{instance}}")], unit="bytes"),
-        Panel(16, "CPU", "timeseries", 8, 6, [
+        Panel(16, "处理器 CPU", "timeseries", 8, 6, [
             promql(f"rate(process_cpu_seconds_total{jobs}[{RATE}])", "{{job}} {{instance}}"),
         ], unit="percentunit"),
         Panel(17, "分区分配 Inbound partitions owned per worker", "timeseries", 24, 6, [

@@ -3,6 +3,7 @@ the ClickHouse data, so it runs the queries):
 
   GET /v1/panel?dashboard=<uid>&panel=<id>[&from=<ms>&to=<ms>&interval=<s>&unit=<code>...]
       one provisioned Grafana panel's ClickHouse queries, expanded as Grafana would, and their rows
+      (&variable=<name> instead of &panel: the values of a dashboard's query variable, e.g. unit)
   GET /v1/live[?unit=<code>...]
       what the live page shows, in one answer: the same panels, over today (Beijing) or recent windows
 
@@ -19,7 +20,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from dashboards import labels
-from dashboards.panels import TimeRange, expand_sql, find_panel, is_clickhouse
+from dashboards.panels import TimeRange, expand_sql, find_panel, is_clickhouse, load_dashboards
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 MAX_ROWS = 5000
@@ -88,11 +89,21 @@ def _units(query: dict) -> list[str] | None:
     return units
 
 
+def _variable_panel(uid: str, name: str) -> dict | None:
+    """A query variable seen as a one-target panel, so that it runs like one."""
+    board = load_dashboards().get(uid) or {}
+    for variable in board.get("templating", {}).get("list", []):
+        if variable["name"] == name and variable["type"] == "query":
+            return {"title": variable["label"], "targets": [{**variable, "refId": name, "rawSql": variable["query"]}]}
+    return None
+
+
 def _panel_request(client, database: str, query: dict) -> dict:
-    uid, panel_id = _one(query, "dashboard"), _int(query, "panel")
-    panel = find_panel(uid or "", panel_id or 0)
+    uid, panel_id, variable = _one(query, "dashboard"), _int(query, "panel"), _one(query, "variable")
+    panel = _variable_panel(uid or "", variable) if variable else find_panel(uid or "", panel_id or 0)
     if panel is None:
-        raise BadRequest(f"no panel {panel_id} in dashboard {uid!r}")
+        what = f"variable {variable!r}" if variable else f"panel {panel_id}"
+        raise BadRequest(f"no {what} in dashboard {uid!r}")
     if not any(is_clickhouse(t) for t in panel["targets"]):
         raise BadRequest("not a ClickHouse panel (its queries go to Prometheus)")
     now_ms = int(time.time() * 1000)
