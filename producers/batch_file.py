@@ -47,7 +47,7 @@ class FileReport:
 
 def _non_empty(rows: Iterator[Row], report: FileReport) -> Iterator[Row]:
     for ref, values in rows:
-        if any(v is not None for v in values):
+        if any(values):
             yield ref, values
         else:
             report.problems["empty_row_skipped"] += 1

@@ -8,9 +8,29 @@ from collections import Counter
 
 from confluent_kafka import KafkaException, Producer
 
-from avro_schemas.codec import CREDIT_EVENT, codec
-from creditstream.domain.identifiers import routing_key
+from avro_schemas.codec import CREDIT_EVENT
+from creditstream.domain.identifiers import compact, routing_key
 from creditstream.topics import INBOUND
+from producers.record_encoder import compile_encoder
+
+
+def message_key(subject: dict) -> str:
+    """The domain's routing key, without its cost in the common cases.
+
+    ``routing_key`` identifies the subject fully (checksums included) to key it; but an
+    organisation's key is its code as written whether or not the checksum holds, and a person's is
+    the number as written unless it is an old 15-digit one. Those two cases are answered here at
+    string speed — a 1.56 M-row file of new subjects would otherwise spend 40 µs a row on checksums
+    it does not need; everything else is the domain's call. A property test holds the two equal."""
+    kind = subject.get("type")
+    if kind != "VEHICLE":
+        code = compact(subject.get("uscc"))
+        if code and kind != "NATURAL_PERSON":
+            return code
+        number = compact(subject.get("id_number"))
+        if number and len(number) != 15 and (kind == "NATURAL_PERSON" or not code):
+            return number
+    return routing_key(subject)
 
 
 class DeliveryFailed(RuntimeError):
@@ -37,7 +57,7 @@ class CreditProducer:
         self.bootstrap_servers = bootstrap_servers
         self._producer = Producer(config)
         self.topic = topic
-        self._encode = codec(record).encode
+        self._encode = compile_encoder(record)  # fastavro's bytes, several times faster (record_encoder)
         self.sent = 0
         self.delivered = 0
         self.failed = 0
@@ -61,7 +81,7 @@ class CreditProducer:
         """Publish one record keyed by its subject id (or ``key``). Never drops: a full local
         queue waits for deliveries. ``on_delivery(err)`` also hears this message's report."""
         value = self._encode(event)
-        key = key if key is not None else routing_key(event["subject"])
+        key = key if key is not None else message_key(event["subject"])
         self.produce(value, key.encode() or None, on_delivery)
 
     def produce(self, value: bytes, key: bytes | None, on_delivery=None) -> None:

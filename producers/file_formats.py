@@ -78,13 +78,16 @@ def _first_failure(path: Path, encoding: str) -> tuple[int | None, int]:
             try:
                 text = decoder.decode(chunk, final)
             except UnicodeDecodeError as exc:
-                good = chunk[:max(exc.start, 0)]
-                non_ascii += sum(1 for ch in good.decode(encoding, "ignore") if ord(ch) > 127)
+                non_ascii += _count_non_ascii(chunk[:max(exc.start, 0)].decode(encoding, "ignore"))
                 return offset + max(exc.start, 0), non_ascii
-            non_ascii += 0 if text.isascii() else sum(1 for ch in text if ord(ch) > 127)
+            non_ascii += _count_non_ascii(text)
             offset += len(chunk)
             if final:
                 return None, non_ascii
+
+
+def _count_non_ascii(text: str) -> int:
+    return 0 if text.isascii() else len(text) - len(text.encode("ascii", "ignore"))
 
 
 def _line_and_column(path: Path, offset: int) -> tuple[int, int]:
@@ -133,13 +136,13 @@ def check_encoding(path: Path, encoding: str) -> None:
 
 # --------------------------------------------------------------------------------------------- CSV
 
-def _text_cell(value: str) -> str | None:
-    value = value.strip()
-    if not value:
-        return None
-    # ="420202198001011234" and '420202... are how exports keep Excel from turning ids into numbers.
+_TEXT_MARKERS = ("=", "'")
+
+
+def _unmark(value: str) -> str:
+    """="420202198001011234" and '420202... are how exports keep Excel from turning ids into numbers."""
     if value[0] == "=" and len(value) > 3 and value[1] == '"' and value[-1] == '"':
-        return value[2:-1].strip() or None
+        return value[2:-1].strip()
     if value[0] == "'" and len(value) > 1 and value[1].isdigit():
         return value[1:]
     return value
@@ -162,7 +165,8 @@ def _csv_sheet(path: Path, encoding: str, handle) -> Sheet:
             for record in reader:
                 line = start
                 start = reader.line_num + 1
-                yield str(line), [_text_cell(v) for v in record]
+                # Cells stay strings; an empty one is "" (the mapper reads "" and None alike).
+                yield str(line), [_unmark(v) if v[:1] in _TEXT_MARKERS else v for v in map(str.strip, record)]
         except csv.Error as exc:
             raise FileProblem(path, f"CSV cannot be parsed: {exc}", row=start) from None
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from creditstream.domain.event_id import event_id
-from creditstream.domain.identifiers import routing_key
+from producers.credit_producer import message_key
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
 
@@ -263,10 +263,21 @@ class RowMapper:
             name = h or f"column {i + 1}"
             seen[name] += 1
             self.raw_keys.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
-        self._plan = [(target.split(".", 1), cols) for target, cols in self.columns.items()]
-        self._other_id_plan = [(kind, cols) for kind, cols in
-                               ((k, columns(aliases)) for k, aliases in layout.other_ids.items()) if cols]
-        self._used_base = frozenset(self.category_columns + self.subject_type_columns + self.catalog_columns)
+        # The per-row plan, worked out once per header: single-column fields are a plain lookup;
+        # fields with fallback columns choose; every other column goes to raw.
+        group_index = {"subject": 0, "decision": 1, "matter": 2}
+        plan = [(group_index[t.split(".", 1)[0]], t.split(".", 1)[1], cols) for t, cols in self.columns.items()]
+        plan += [(3, kind, cols) for kind, cols in
+                 ((k, columns(aliases)) for k, aliases in layout.other_ids.items()) if cols]
+        self._single = [(g, name, cols[0]) for g, name, cols in plan if len(cols) == 1]
+        self._multi = [(g, name, cols) for g, name, cols in plan if len(cols) > 1]
+        mapped = {i for _, _, cols in plan for i in cols}
+        mapped |= set(self.category_columns + self.subject_type_columns + self.catalog_columns)
+        self._raw_columns = [(i, self.raw_keys[i]) for i in range(len(self.header)) if i not in mapped]
+        self._constants = [(group_index[t.split(".", 1)[0]], t.split(".", 1)[1], v)
+                           for t, v in layout.constants.items()]
+        self._width = len(self.header)
+        self._source_prefix = f"{source_name}:" if source_name else ""
 
     @staticmethod
     def _pick(values: list, cols: tuple[int, ...]) -> tuple[str | None, int]:
@@ -297,22 +308,26 @@ class RowMapper:
         decision = {"document_number": None, "document_name": None, "authority": None, "authority_code": None,
                     "date": None, "valid_from": None, "valid_until": None, "status": None}
         matter = {"name": None, "kind": None, "cause": None, "legal_basis": None, "content": None}
-        groups = {"subject": subject, "decision": decision, "matter": matter}
-        used = set(self._used_base)
-        for (group, name), cols in self._plan:
-            value, i = self._pick(values, cols)
-            if i >= 0:
-                groups[group][name] = value
-                used.add(i)
-        for kind, cols in self._other_id_plan:
-            value, i = self._pick(values, cols)
-            if i >= 0:
-                subject["other_ids"][kind] = value
-                used.add(i)
-        for target, value in self.layout.constants.items():
-            group, name = target.split(".", 1)
-            if groups[group][name] is None:
-                groups[group][name] = value
+        groups = (subject, decision, matter, subject["other_ids"])
+        n = len(values)
+        for g, name, i in self._single:
+            if i < n and values[i]:
+                groups[g][name] = values[i]
+        raw = {key: values[i] for i, key in self._raw_columns if i < n and values[i]}
+        if self._multi:
+            chosen, passed_over = set(), []
+            for g, name, cols in self._multi:
+                value, i = self._pick(values, cols)
+                if i >= 0:
+                    groups[g][name] = value
+                    chosen.add(i)
+                passed_over += cols
+            for i in passed_over:
+                if i not in chosen and i < n and values[i]:
+                    raw[self.raw_keys[i]] = values[i]
+        for g, name, value in self._constants:
+            if groups[g][name] is None:
+                groups[g][name] = value
         any_id = subject.pop("any_id", None)
         if any_id is not None:
             self._place_any_id(subject, any_id, values)
@@ -330,14 +345,12 @@ class RowMapper:
         subject["type"] = stype or self._infer_subject_type(subject)
         if not (subject["uscc"] or subject["id_number"] or subject["plate"]):
             self.problems["no_subject_id"] += 1
-        if len(values) > len(self.header):
+        if n > self._width:
             self.problems["extra_cells"] += 1
-        raw = {self.raw_keys[i]: v for i, v in enumerate(values[:len(self.header)])
-               if i not in used and not _blank(v)}
-        for j, v in enumerate(values[len(self.header):], 1):
-            if not _blank(v):
-                raw[f"_extra_{j}"] = v
-        subject_id = routing_key(subject)
+            for j, v in enumerate(values[self._width:], 1):
+                if v:
+                    raw[f"_extra_{j}"] = v
+        subject_id = message_key(subject)
         extra = "" if decision["document_number"] else self._natural_key(values)
         return {
             "event_id": event_id(self.unit, catalog, category, subject_id, decision["document_number"], extra),
@@ -348,7 +361,7 @@ class RowMapper:
             "source_format": self.source_format,
             "reported_at": reported_at_ms,
             "reported_by": self.reported_by,
-            "source_ref": f"{self.source_name}:{row_ref}" if self.source_name else row_ref,
+            "source_ref": self._source_prefix + row_ref,
             "subject": subject,
             "decision": decision,
             "matter": matter,
