@@ -51,6 +51,9 @@ class CreditProducer:
             "linger.ms": 20,
             "batch.num.messages": 10000,
             "queue.buffering.max.messages": 200000,
+            # Reports for failures only: a Python callback per delivered message costs a file load
+            # a tenth of its time. Delivered = sent - failed - still queued (see ``delivered``).
+            "delivery.report.only.error": True,
             "log_level": 3,
         }
         config.update(overrides)
@@ -59,16 +62,18 @@ class CreditProducer:
         self.topic = topic
         self._encode = compile_encoder(record)  # fastavro's bytes, several times faster (record_encoder)
         self.sent = 0
-        self.delivered = 0
         self.failed = 0
         self.errors: Counter[str] = Counter()
 
     def _on_delivery(self, err, _msg) -> None:
-        if err is None:
-            self.delivered += 1
-        else:
+        if err is not None:
             self.failed += 1
             self.errors[str(err.name())] += 1
+
+    @property
+    def delivered(self) -> int:
+        """Acknowledged by the broker: every message sent that is neither failed nor still queued."""
+        return self.sent - self.failed - len(self._producer)
 
     def check_broker(self, timeout: float = 10.0) -> None:
         """Fail fast when no broker answers, rather than queueing a whole file for minutes."""
@@ -79,7 +84,8 @@ class CreditProducer:
 
     def send(self, event: dict, key: str | None = None, on_delivery=None) -> None:
         """Publish one record keyed by its subject id (or ``key``). Never drops: a full local
-        queue waits for deliveries. ``on_delivery(err)`` also hears this message's report."""
+        queue waits for deliveries. ``on_delivery(err)`` also hears this message's report, which
+        comes only when it failed."""
         value = self._encode(event)
         key = key if key is not None else message_key(event["subject"])
         self.produce(value, key.encode() or None, on_delivery)
@@ -114,7 +120,7 @@ class CreditProducer:
 
     @property
     def pending(self) -> int:
-        return self.sent - self.delivered - self.failed
+        return len(self._producer)
 
     def flush_all(self, timeout: float = 30.0) -> int:
         # SIGINT during the final flush would lose the queue; hold it off until the flush ends.

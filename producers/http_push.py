@@ -12,7 +12,6 @@ keys ...) or the platform's own (``subject.uscc`` or nested ``{"subject": {"uscc
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -139,36 +138,34 @@ def prepare(records: list, token: TokenInfo, *, limits: Limits, mode: str, sourc
 
 
 class _RequestDeliveries:
-    """Delivery reports of one request's messages."""
+    """Failure reports of one request's messages (the producer reports failures only)."""
 
     def __init__(self):
-        self.delivered = 0
         self.failed: Counter[str] = Counter()
 
     def __call__(self, err) -> None:
-        if err is None:
-            self.delivered += 1
-        else:
+        if err is not None:
             self.failed[str(err.name())] += 1
 
 
-def _send_and_wait(producer, messages: list[tuple[dict, str | None]], timeout: float) -> _RequestDeliveries:
+def _send_and_wait(producer, messages: list[tuple[dict, str | None]], timeout: float) -> int:
+    """How many of ``messages`` the broker acknowledged: all of them once the producer's queue has
+    drained without a failure report for them; none is counted while any is still queued."""
     deliveries = _RequestDeliveries()
     for record, key in messages:
         producer.send(record, key=key, on_delivery=deliveries)
-    deadline = time.monotonic() + timeout
-    while deliveries.delivered + sum(deliveries.failed.values()) < len(messages) and time.monotonic() < deadline:
-        producer.flush(min(1.0, max(0.05, deadline - time.monotonic())))
-    return deliveries
+    if producer.flush(timeout) > 0:
+        return 0
+    return len(messages) - sum(deliveries.failed.values())
 
 
 async def deliver(ctx_producer, messages: list[tuple[dict, str | None]], timeout: float) -> None:
     """Send and wait for the broker's acknowledgement of every message, or raise 503."""
-    deliveries = await run_in_threadpool(_send_and_wait, ctx_producer, messages, timeout)
-    if deliveries.delivered != len(messages):
+    acknowledged = await run_in_threadpool(_send_and_wait, ctx_producer, messages, timeout)
+    if acknowledged != len(messages):
         raise Problem(503, "暂时无法接收 not all records reached the broker",
-                      f"{deliveries.delivered} of {len(messages)} acknowledged ({dict(deliveries.failed) or 'timeout'}); "
-                      "send the whole request again: records already taken keep their event ids and are not doubled",
+                      f"{acknowledged} of {len(messages)} acknowledged; send the whole request again: records "
+                      "already taken keep their event ids and are not doubled",
                       kind="unavailable", headers={"Retry-After": "5"})
 
 
