@@ -50,7 +50,10 @@ class CreditProducer:
             "compression.type": "lz4",
             "linger.ms": 20,
             "batch.num.messages": 10000,
-            "queue.buffering.max.messages": 200000,
+            # A bounded local queue: a slow broker makes the file reader wait rather than buffer the
+            # file in memory (librdkafka would otherwise hold up to 1 GB).
+            "queue.buffering.max.messages": 100000,
+            "queue.buffering.max.kbytes": 65536,
             # Reports for failures only: a Python callback per delivered message costs a file load
             # a tenth of its time. Delivered = sent - failed - still queued (see ``delivered``).
             "delivery.report.only.error": True,

@@ -216,7 +216,8 @@ def _excel_sheets(path: Path, problems: Counter) -> Iterator[Sheet]:
 
         def rows(sheet=sheet, name=name, first_row=first_row) -> Iterator[Row]:
             for offset, values in enumerate(sheet.iter_rows()):
-                yield f"{name}!{first_row + offset}", [_excel_cell(v, problems) for v in values]
+                yield f"{name}!{first_row + offset}", [v.strip() if type(v) is str else _excel_cell(v, problems)
+                                                       for v in values]
 
         yield Sheet(name, rows(), total=sheet.height)
 

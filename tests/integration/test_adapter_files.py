@@ -6,15 +6,14 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
 from avro_schemas.codec import CREDIT_EVENT, ZERO_REPORT, codec
 from creditstream.embedded.kafka import EmbeddedKafka
 from creditstream.topics import INBOUND, ZERO_REPORTS, ensure_topics, topic_specs
+from tests.integration.test_end_to_end import read_topic
 from tests.conftest import stack_settings
 
 pytestmark = pytest.mark.integration
@@ -41,27 +40,9 @@ def cli(settings, *args: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, timeout=300)
 
 
-def read_all(settings, topic: str) -> list[tuple[bytes, bytes]]:
-    consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": f"t-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False})
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
-    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
-    out, remaining = [], sum(ends.values())
-    while remaining > 0:
-        message = consumer.poll(10)
-        assert message is not None, f"timed out reading {topic}"
-        if message.error():
-            continue
-        out.append((message.key(), message.value()))
-        remaining -= 1
-    consumer.close()
-    return out
-
-
 def inbound_events(settings) -> list[tuple[bytes, dict]]:
     decode = codec(CREDIT_EVENT).decode
-    return [(key, decode(value)) for key, value in read_all(settings, INBOUND)]
+    return [(key, decode(value)) for key, value in read_topic(settings.bootstrap_servers, INBOUND)]
 
 
 def test_validate_prints_a_verdict_per_row_and_exits_1_when_some_fail(kafka):
@@ -71,7 +52,7 @@ def test_validate_prints_a_verdict_per_row_and_exits_1_when_some_fail(kafka):
     assert [r["row"] for r in rows] == ["2", "3", "4", "5"]
     assert rows[3]["status"] == "rejected" and rows[3]["reasons"][0]["code"] == "invalid_uscc"
     assert rows[2]["subject"] == "4202021988****1149"  # masked
-    assert read_all(kafka, INBOUND) == []  # validate sends nothing
+    assert read_topic(kafka.bootstrap_servers, INBOUND) == []  # validate sends nothing
 
 
 def test_load_sends_every_row_keyed_by_subject_and_reloading_doubles_no_id(kafka):
@@ -126,30 +107,30 @@ def test_an_excel_workbook_loads(kafka, tmp_path):
 def test_bad_files_exit_2_naming_file_and_row_and_send_nothing(kafka, tmp_path, content, words):
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
-    before = len(read_all(kafka, INBOUND))
+    before = len(read_topic(kafka.bootstrap_servers, INBOUND))
     result = cli(kafka, "load", str(path), "--unit", "SAMR-420200")
     assert result.returncode == 2
     message = " ".join(result.stderr.split())
     assert str(path) in message.replace(" ", "") or "bad.csv" in message
     assert words in message and "row 1" in message and "nothing was sent" in message
-    assert len(read_all(kafka, INBOUND)) == before
+    assert len(read_topic(kafka.bootstrap_servers, INBOUND)) == before
 
 
 def test_a_wrong_encoding_part_way_is_refused_before_anything_is_sent(kafka, tmp_path):
     path = tmp_path / "mixed.csv"
     good = (FIXTURES / "court_dishonest_page_zh.csv").read_bytes()
     path.write_bytes(good + "李某,4202021988****1149,女,36,,黄石市中级人民法院,湖北,,2024年01月02日,（2024）鄂02执9号,,,全部未履行,违反限制消费令,2024年03月01日\n".encode("gbk"))
-    before = len(read_all(kafka, INBOUND))
+    before = len(read_topic(kafka.bootstrap_servers, INBOUND))
     result = cli(kafka, "load", str(path), "--unit", "COURT-420200")
     assert result.returncode == 2
     assert "row 4" in result.stderr and "wrong encoding" in result.stderr
-    assert len(read_all(kafka, INBOUND)) == before
+    assert len(read_topic(kafka.bootstrap_servers, INBOUND)) == before
 
 
 def test_zero_report_command_publishes_a_zero_report(kafka):
     result = cli(kafka, "zero-report", "--unit", "TAX-420200", "--catalog", "TAX-ZDSS", "--period", "2024-11")
     assert result.returncode == 0, result.stderr
-    (key, value), = read_all(kafka, ZERO_REPORTS)
+    (key, value), = read_topic(kafka.bootstrap_servers, ZERO_REPORTS)
     report = codec(ZERO_REPORT).decode(value)
     assert key == b"TAX-420200|TAX-ZDSS|2024-11"
     assert (report["source_unit"], report["catalog"], report["period"]) == ("TAX-420200", "TAX-ZDSS", "2024-11")

@@ -9,16 +9,15 @@ import shutil
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
 from avro_schemas.codec import CREDIT_EVENT, ZERO_REPORT, codec
 from creditstream.embedded.kafka import EmbeddedKafka
 from creditstream.topics import INBOUND, ZERO_REPORTS, ensure_topics, topic_specs
+from tests.integration.test_end_to_end import read_topic
 from tests.conftest import free_ports, stack_settings, wait_for
 
 pytestmark = pytest.mark.integration
@@ -74,26 +73,9 @@ def service(tmp_path_factory):
         broker.stop()
 
 
-def read_all(settings, topic: str) -> list[tuple[bytes, bytes]]:
-    consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": f"t-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False})
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
-    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
-    out, remaining = [], sum(ends.values())
-    while remaining > 0:
-        message = consumer.poll(10)
-        assert message is not None, f"timed out reading {topic}"
-        if not message.error():
-            out.append((message.key(), message.value()))
-            remaining -= 1
-    consumer.close()
-    return out
-
-
 def inbound(settings) -> dict[str, dict]:
     decode = codec(CREDIT_EVENT).decode
-    return {e["event_id"]: e for e in (decode(v) for _, v in read_all(settings, INBOUND))}
+    return {e["event_id"]: e for e in (decode(v) for _, v in read_topic(settings.bootstrap_servers, INBOUND))}
 
 
 PENALTY = {"CF_XDR_MC": "黄石建工集团有限公司", "CF_XDR_LB": "法人及非法人组织", "CF_XDR_SHXYM": "91420200KN1PC5NYE0",
@@ -133,7 +115,7 @@ def test_zero_report_over_http_lands_on_its_topic(service):
                           headers={"Authorization": f"Bearer {service['token']}"}, timeout=30)
     assert response.status_code == 202, response.text
     decode = codec(ZERO_REPORT).decode
-    reports = [decode(v) for _, v in read_all(service["settings"], ZERO_REPORTS)]
+    reports = [decode(v) for _, v in read_topic(service["settings"].bootstrap_servers, ZERO_REPORTS)]
     assert any(r["source_unit"] == UNIT and r["period"] == "2024-W47" for r in reports)
 
 
