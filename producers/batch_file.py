@@ -84,11 +84,23 @@ def _find_header(rows: Iterator[Row], layout: Layout | None) -> tuple[str, list,
     return ref, [v or "" for v in header], seen[best + 1:]
 
 
+def catalog_category(catalog: str | None) -> str | None:
+    """The category of an indicator set in the unit catalog, for layouts that do not imply one."""
+    if not catalog:
+        return None
+    from creditstream.domain.catalog import load_catalog
+    from creditstream.settings import get_settings
+
+    spec = load_catalog(get_settings().worker_unit_catalog or None).indicator_sets.get(catalog)
+    return spec.category if spec else None
+
+
 def read_events(path: Path | str, options: LoadOptions, report: FileReport,
                 reported_at_ms: int | None = None) -> Iterator[tuple[str, dict]]:
     """(row reference, CreditEvent) for every record row of the file. Raises FileProblem."""
     reported_at_ms = reported_at_ms or int(time.time() * 1000)
     path = Path(path)
+    category = options.category or catalog_category(options.catalog)
     table = open_table(path, options.encoding)
     report.format, report.encoding = table.format, table.encoding
     report.size, report.position = table.size, table.position
@@ -104,7 +116,7 @@ def read_events(path: Path | str, options: LoadOptions, report: FileReport,
                     continue  # an empty sheet
                 layout = layout or choose_layout(header, options)
                 mapper = RowMapper(layout, header, unit=options.unit, catalog=options.catalog,
-                                   category=options.category, mode=options.mode, source_format=table.format,
+                                   category=category if category and not layout.category else options.category, mode=options.mode, source_format=table.format,
                                    source_name=path.name, header_row=header_ref, reported_by=options.reported_by)
             except LayoutProblem as exc:
                 raise FileProblem(path, _in_sheet(sheet, str(exc)), row=header_ref or None) from None

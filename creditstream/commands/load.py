@@ -1,6 +1,7 @@
 """`creditstream load FILE --unit CODE`: a unit's batch file (批量上报) into credit.inbound."""
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 
 import typer
@@ -60,7 +61,8 @@ def load(file: Path = FileArg,
     except BrokerUnreachable as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1)
-    options = LoadOptions(unit=unit.strip(), catalog=catalog, layout=layout, category=category, encoding=encoding)
+    options = LoadOptions(unit=unit.strip(), catalog=catalog, layout=layout, category=category, encoding=encoding,
+                          reported_by=f"cli:{getpass.getuser()}")
     progress = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
                         TextColumn("{task.fields[rows]:>10,} rows read"), TextColumn("{task.fields[sent]:>10,} sent"),
                         TimeElapsedColumn(), console=console, transient=False)

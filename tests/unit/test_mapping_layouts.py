@@ -196,3 +196,13 @@ def test_placeholder_in_the_first_candidate_column_gives_way_to_a_real_value():
     event = mapper.event(["文号1", "某公司", "暂无", "12345678-9"], "2", 0)
     assert event["subject"]["uscc"] == "12345678-9"
     assert event["raw"] == {"XK_XDR_SHXYM": "暂无"}
+
+
+def test_the_unit_catalog_names_the_category_of_an_indicator_set_the_layout_leaves_open(tmp_path):
+    path = tmp_path / "penalties.csv"
+    path.write_text("事项名称,企业法定名称,统一社会信用代码,事由,决定文书号,决定机关,决定时间\n"
+                    "行政处罚,黄石恒达商贸有限公司,91420200EKB845UM02,无证经营,黄市监罚〔2024〕9号,黄石市市场监督管理局,2024-06-04\n",
+                    encoding="utf-8")
+    report = FileReport(str(path))
+    (_, event), = read_events(path, LoadOptions(unit="SAMR-420200", catalog="SAMR-CF"), report)
+    assert report.layout == "key_fields_zh" and event["category"] == "PENALTY" and event["catalog"] == "SAMR-CF"
