@@ -66,11 +66,12 @@ def _bearer(request: Request) -> str | None:
 
 
 def require(scope: str):
-    """A dependency: the caller's active token, which must carry ``scope``."""
+    """A dependency: the caller's active token, which must carry ``scope``. Any FastAPI app can use
+    it: it reads the TokenStore at ``app.state.token_store``."""
     assert scope in SCOPES
 
-    def check(request: Request, ctx: IngestContext = Depends(context)) -> TokenInfo:
-        token = ctx.store.authenticate(_bearer(request))
+    def check(request: Request) -> TokenInfo:
+        token = request.app.state.token_store.authenticate(_bearer(request))
         if token is None:
             raise Problem(401, "令牌无效 unauthorized", "an active unit token is needed: Authorization: Bearer <token>",
                           kind="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="creditstream"'})
@@ -86,6 +87,7 @@ def create_app(ctx: IngestContext) -> FastAPI:
 
     app = FastAPI(title="creditstream ingest", version="1", docs_url="/docs", redoc_url=None)
     app.state.ingest = ctx
+    app.state.token_store = ctx.store
 
     @app.exception_handler(Problem)
     async def on_problem(_request: Request, exc: Problem):
