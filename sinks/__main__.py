@@ -6,7 +6,7 @@ import signal
 
 from creditstream.service_token import service_token
 from creditstream.settings import get_settings
-from sinks.batch_sink import ClickHouseSink
+from sinks.batch_sink import ClickHouseSink, relax_gc
 from sinks.clickhouse import LockedClient, connect, migrate
 from sinks.faults import FaultInjectingClient, FaultPoints
 from sinks.metrics import SinkMetrics

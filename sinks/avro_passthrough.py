@@ -59,10 +59,17 @@ def leading_string(data: bytes, pos: int) -> str | None:
     """The string field at ``pos`` (the event id leads ValidatedRecord and Rejection), or None when
     the bytes cannot hold one: the whole body is checked later, by ClickHouse or fastavro."""
     try:
-        length, start = read_long(data, pos)
-        if length < 0 or start + length > len(data):
+        first = data[pos]
+        if first < 0x80:  # a length under 64 fits one byte: the usual case, read without a loop
+            if first & 1:
+                return None
+            length, start = first >> 1, pos + 1
+        else:
+            length, start = read_long(data, pos)
+        end = start + length
+        if length < 0 or end > len(data):
             return None
-        return data[start:start + length].decode()
+        return data[start:end].decode()
     except (IndexError, ValueError, UnicodeDecodeError):
         return None
 
@@ -74,9 +81,10 @@ class ContainerFormat:
     header: bytes
     sync: bytes
 
-    def container(self, bodies: list[bytes]) -> bytes:
-        data = b"".join(bodies)
-        return b"".join([self.header, zigzag_varint(len(bodies)), zigzag_varint(len(data)), data, self.sync])
+    def container(self, parts: list, count: int) -> bytes:
+        """One data block holding ``count`` records, given as the byte pieces that make them."""
+        data = b"".join(parts)
+        return b"".join([self.header, zigzag_varint(count), zigzag_varint(len(data)), data, self.sync])
 
 
 @lru_cache(maxsize=64)

@@ -23,7 +23,6 @@ class PartitionBatch:
     messages: list[Consumed] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     planned: tuple[int, int] | None = None  # the logged range this batch replays, if any
-    value_bytes: int = 0
 
     @property
     def planned_last(self) -> int | None:
@@ -46,7 +45,6 @@ class PartitionBatch:
         if not self.messages:
             self.started = time.monotonic()
         self.messages.append(msg)
-        self.value_bytes += len(msg.value or b"")
 
     def __len__(self) -> int:
         return len(self.messages)
@@ -88,6 +86,15 @@ class PartitionBatcher:
             self.planned.popleft()
 
     def add(self, msg: Consumed) -> None:
+        if not self.planned:  # no logged range ahead: the hot path
+            batch = self.current
+            if batch.messages:
+                batch.messages.append(msg)
+            else:
+                batch.add(msg)
+            if len(batch.messages) >= self.max_rows:
+                self._close_current()
+            return
         self._drop_planned_before(msg.offset)
         batch = self.current
         if batch.messages:

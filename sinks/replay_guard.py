@@ -35,6 +35,13 @@ class RecentEventIds:
             self._ids[event_id] = offset
             self._order.append((offset, event_id))
 
+    def add_all(self, stored: list[tuple[int, str]]) -> None:
+        ids, order = self._ids, self._order
+        for offset, event_id in stored:
+            if event_id not in ids:
+                ids[event_id] = offset
+                order.append((offset, event_id))
+
     def advance_to(self, start: int) -> None:
         """Forget what is older than the window seen from a batch starting at ``start``."""
         floor = start - self.window

@@ -111,33 +111,40 @@ class BatchStore:
                 result.event_ids.extend((row[-1], eid) for eid, row in fresh)
 
     def _store_passthrough(self, batch, spec, seen, result, undecodable) -> None:
-        schemas = catalog()
-        entries = []
+        # One pass, per message only what must be: header, event id, replay check. Bodies stay bytes.
+        by_id, record, guarded = catalog().by_id, spec.record, spec.event_ids
+        groups: dict[int, list[tuple[str | None, Consumed]]] = defaultdict(list)
+        batch_ids: set[str] = set()
+        last_id, last_ok, dropped = None, False, 0
         for msg in batch.messages:
             value = msg.value
             if value is None or len(value) < HEADER_SIZE or value[0] != MAGIC:
                 undecodable.append((msg, "not in the Confluent wire format"))
                 continue
             schema_id = int.from_bytes(value[1:HEADER_SIZE], "big")
-            writer = schemas.by_id(schema_id)
-            if writer is None or writer.name != spec.record:
-                undecodable.append((msg, f"schema id {schema_id} is not a {spec.record}"))
+            if schema_id != last_id:
+                writer = by_id(schema_id)
+                last_id, last_ok = schema_id, writer is not None and writer.name == record
+            if not last_ok:
+                undecodable.append((msg, f"schema id {schema_id} is not a {record}"))
                 continue
-            event_id = leading_string(value, HEADER_SIZE) if spec.event_ids else str(msg.offset)
-            if event_id is None:
-                undecodable.append((msg, "event id cannot be read"))
-                continue
-            entries.append((event_id, (schema_id, msg)))
-        fresh, dropped = first_seen(entries, seen) if spec.event_ids else (entries, 0)
+            event_id = None
+            if guarded:
+                event_id = leading_string(value, HEADER_SIZE)
+                if event_id is None:
+                    undecodable.append((msg, "event id cannot be read"))
+                    continue
+                if event_id in batch_ids or (seen is not None and event_id in seen):
+                    dropped += 1
+                    continue
+                batch_ids.add(event_id)
+            groups[last_id].append((event_id, msg))
         result.dropped[spec.table] += dropped
-        by_schema: dict[int, list[tuple[str, Consumed]]] = defaultdict(list)
-        for event_id, (schema_id, msg) in fresh:
-            by_schema[schema_id].append((event_id, msg))
-        for schema_id, group in sorted(by_schema.items()):
+        for schema_id, group in sorted(groups.items()):
             stored = self._insert_passthrough(batch, spec, schema_id, group, undecodable)
             result.rows[spec.table] += len(stored)
-            if spec.event_ids:
-                result.event_ids.extend((msg.offset, eid) for eid, msg in stored)
+            if guarded:
+                result.event_ids += [(msg.offset, eid) for eid, msg in stored]
 
     def _insert_passthrough(self, batch, spec, schema_id, group, undecodable):
         writer = catalog().by_id(schema_id)
@@ -146,7 +153,10 @@ class BatchStore:
         prefix = coordinates_prefix(batch.topic, batch.partition)
         token = batch.token(f"{spec.table}:{schema_id}")
         for attempt in (1, 2):
-            data = layout.container([prefix + zigzag_varint(m.offset) + m.value[HEADER_SIZE:] for _, m in group])
+            parts = []
+            for _, m in group:  # coordinates, then the body as it came (a view: no copy)
+                parts += (prefix, zigzag_varint(m.offset), memoryview(m.value)[HEADER_SIZE:])
+            data = layout.container(parts, len(group))
             try:
                 self._timed(spec.table, self.client.raw_insert, f"{self.database}.{spec.table}", columns, data,
                             fmt="Avro", settings={"insert_deduplication_token": token})
