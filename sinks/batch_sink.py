@@ -168,7 +168,9 @@ class ClickHouseSink:
         at_end: set[Key] = set()
         batchers, new_consumed = self.batchers, tuple.__new__
         current_key, add = None, None  # messages come in runs of one partition: look up per run
-        for msg in self.consumer.consume(num_messages=10000, timeout=timeout):
+        # At most a batch per read: a partition then holds at most one batch being stored and one
+        # filling, so memory is bounded by the batch size, whatever the lag.
+        for msg in self.consumer.consume(num_messages=min(10000, self.batch_size), timeout=timeout):
             err = msg.error()
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
