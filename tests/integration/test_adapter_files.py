@@ -40,9 +40,12 @@ def cli(settings, *args: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, timeout=300)
 
 
-def inbound_events(settings) -> list[tuple[bytes, dict]]:
+def inbound_events(settings, unit: str) -> list[tuple[bytes, dict]]:
+    """The unit's events on credit.inbound (each test loads as a unit of its own: partitions are
+    read one after the other, so a count of earlier messages would not mark where a test began)."""
     decode = codec(CREDIT_EVENT).decode
-    return [(key, decode(value)) for key, value in read_topic(settings.bootstrap_servers, INBOUND)]
+    events = ((key, decode(value)) for key, value in read_topic(settings.bootstrap_servers, INBOUND))
+    return [(key, event) for key, event in events if event["source_unit"] == unit]
 
 
 def test_validate_prints_a_verdict_per_row_and_exits_1_when_some_fail(kafka):
@@ -56,13 +59,12 @@ def test_validate_prints_a_verdict_per_row_and_exits_1_when_some_fail(kafka):
 
 
 def test_load_sends_every_row_keyed_by_subject_and_reloading_doubles_no_id(kafka):
-    before = len(inbound_events(kafka))
     first = cli(kafka, "load", str(FIXTURES / "key_fields_zh_gbk.csv"), "--unit", "SAMR-420200")
     assert first.returncode == 0, first.stdout + first.stderr
     assert "all 3 rows delivered" in first.stdout and "gb18030" in first.stdout
     again = cli(kafka, "load", str(FIXTURES / "key_fields_zh_gbk.csv"), "--unit", "SAMR-420200")
     assert again.returncode == 0
-    events = inbound_events(kafka)[before:]
+    events = inbound_events(kafka, "SAMR-420200")
     assert len(events) == 6
     ids = [e["event_id"] for _, e in events]
     assert len(set(ids)) == 3
@@ -73,11 +75,10 @@ def test_load_sends_every_row_keyed_by_subject_and_reloading_doubles_no_id(kafka
 
 
 def test_rows_with_problems_are_sent_on_and_counted_in_the_summary(kafka):
-    before = len(inbound_events(kafka))
     result = cli(kafka, "load", str(FIXTURES / "arrears_utility.csv"), "--unit", "POWER-420200")
     assert result.returncode == 0, result.stderr
     assert "no_subject_id" in result.stdout
-    events = inbound_events(kafka)[before:]
+    events = inbound_events(kafka, "POWER-420200")
     assert len(events) == 3
     assert any(e["subject"]["uscc"] is None and e["subject"]["id_number"] is None for _, e in events)
 
@@ -92,10 +93,9 @@ def test_an_excel_workbook_loads(kafka, tmp_path):
                   "违反限制消费令"])
     path = tmp_path / "court.xlsx"
     book.save(path)
-    before = len(inbound_events(kafka))
-    result = cli(kafka, "load", str(path), "--unit", "COURT-420200")
+    result = cli(kafka, "load", str(path), "--unit", "COURT-XLSX")
     assert result.returncode == 0, result.stderr
-    (_, event), = inbound_events(kafka)[before:]
+    (_, event), = inbound_events(kafka, "COURT-XLSX")
     assert event["category"] == "COURT_DISHONEST" and event["source_format"] == "xlsx"
     assert event["source_ref"] == "court.xlsx:Sheet!2"
 

@@ -17,7 +17,7 @@ NOW = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
 
 @lru_cache(maxsize=None)
 def sample(count=3000, bad_kinds=("checksum",)):
-    feed = DemoFeed(seed=5, bad_share=0.08, bad_kinds=bad_kinds)
+    feed = DemoFeed(seed=5, bad_share=0.08, bad_kinds=bad_kinds, duplicate_share=0.02)
     return [feed.next_event(NOW) for _ in range(count)]
 
 
@@ -81,6 +81,11 @@ def test_duplicates_are_replays_and_cross_unit_reports():
     assert any(len({e["source_unit"] for e in events
                     if (e["subject"]["uscc"] or e["subject"]["id_number"], e["decision"]["document_number"]) == k}) > 1
                for k in reported_twice), "no record reported by two units"
+
+
+def test_by_default_every_event_is_its_own():
+    ids = [e["event_id"] for e, _ in DemoFeed(seed=11, bad_share=0.1).events(1500)]
+    assert len(set(ids)) == len(ids)
 
 
 def test_reproducible_from_its_seed():
