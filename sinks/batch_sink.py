@@ -11,27 +11,36 @@ carries its range's deduplication token), commit the offsets. A crash anywhere i
 the same ranges with the same tokens, and ClickHouse drops what it already holds. While ClickHouse
 refuses writes, the partitions are paused (the consumer stays in its group) and the round is
 retried with backoff; nothing read is let go until it is stored.
+
+A round's inserts run on a writer thread while the loop reads and cuts the next round (chdb and
+the HTTP client release the GIL while ClickHouse works): reading no longer waits for storing, and
+storing no longer waits for reading. One round at most is in flight, and the loop stops reading
+when the next round is cut before it is done, so memory stays bounded; commits, the replay guard and
+everything Kafka stay on the loop's thread, in round order.
 """
 from __future__ import annotations
 
 import gc
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from sinks.availability import Availability
 from sinks.batch_log import log_ranges, logged_ranges
+from sinks.clickhouse import LockedClient
 from sinks.faults import KILL_AFTER_INSERT, FaultPoints
 from sinks.metrics import SinkMetrics
 from sinks.partition_batch import PartitionBatch, PartitionBatcher
 from sinks.replay_guard import RecentEventIds
-from sinks.store import BatchStore
+from sinks.store import BatchStore, StoredBatch, prepare_passthrough
 from sinks.tables import Consumed, TableSpec, table_specs
 
 log = logging.getLogger("creditstream.sink")
 
 Key = tuple[str, int]
+Entry = tuple[PartitionBatch, TableSpec, "RecentEventIds | None"]
 
 
 def relax_gc() -> None:
@@ -48,7 +57,8 @@ class ClickHouseSink:
                  batch_seconds: float, replay_window: int, specs: dict[str, TableSpec] | None = None,
                  metrics: SinkMetrics | None = None, faults: FaultPoints | None = None,
                  consumer_config: dict | None = None):
-        self.client = client
+        # The writer thread and the loop (partition assignment) may both use the client.
+        self.client = client if isinstance(client, LockedClient) else LockedClient(client)
         self.database = database
         self.specs = specs or table_specs()
         self.batch_size = batch_size
@@ -56,7 +66,7 @@ class ClickHouseSink:
         self.replay_window = replay_window
         self.metrics = metrics or SinkMetrics()
         self.faults = faults or FaultPoints(None)
-        self.store = BatchStore(client, database, self.metrics)
+        self.store = BatchStore(self.client, database, self.metrics)
         self.availability = Availability(self.metrics)
         config = {
             "bootstrap.servers": bootstrap_servers,
@@ -70,6 +80,7 @@ class ClickHouseSink:
             # Read-ahead is bounded too, not only the batches: memory stays flat whatever the lag.
             "queued.max.messages.kbytes": 32768,
             "log_level": 3,
+            "on_commit": self._on_commit,
         }
         config.update(consumer_config or {})
         self.consumer = Consumer(config)
@@ -77,6 +88,9 @@ class ClickHouseSink:
         self.guards: dict[Key, RecentEventIds] = {}
         self.unprepared: set[Key] = set()
         self.committed: dict[Key, int] = {}  # last committed offset of each prepared partition
+        self.waiting: list[PartitionBatch] = []  # cut, not yet handed to the writer
+        self.in_flight: tuple[Future, list[Entry]] | None = None
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sink-writer")
         self._lag_updated = 0.0
 
     # -- group membership --------------------------------------------------------------------
@@ -155,6 +169,7 @@ class ClickHouseSink:
                 self.poll_once()
             self.store_all(deadline=time.monotonic() + stop_timeout)
         finally:
+            self._writer.shutdown(wait=True)
             self.consumer.close()
 
     def poll_once(self, timeout: float = 0.2) -> None:
@@ -168,8 +183,8 @@ class ClickHouseSink:
         at_end: set[Key] = set()
         batchers, new_consumed = self.batchers, tuple.__new__
         current_key, add = None, None  # messages come in runs of one partition: look up per run
-        # At most a batch per read: a partition then holds at most one batch being stored and one
-        # filling, so memory is bounded by the batch size, whatever the lag.
+        # At most a batch per read: a partition then holds at most a batch being stored, one cut and
+        # waiting, and one filling, so memory is bounded by the batch size, whatever the lag.
         for msg in self.consumer.consume(num_messages=min(10000, self.batch_size), timeout=timeout):
             err = msg.error()
             if err is not None:
@@ -188,24 +203,70 @@ class ClickHouseSink:
         now = time.monotonic()
         for key, batcher in self.batchers.items():
             batcher.cut_due(now, at_end=key in at_end)
-        self.metrics.buffered.set(sum(b.pending_rows() for b in self.batchers.values()))
-        due = [batch for batcher in self.batchers.values() for batch in batcher.take_closed()]
-        if due:
-            self._store_until_done(due)
+        for batcher in self.batchers.values():
+            for batch in batcher.take_closed():
+                spec = self.specs[batch.topic]
+                if spec.passthrough:  # parse now, while the writer inserts the previous round
+                    batch.prepared = prepare_passthrough(batch, spec)
+                self.waiting.append(batch)
+        self.metrics.buffered.set(self._held())
+        if self.in_flight is not None and (self.waiting or self.in_flight[0].done()):
+            self._finish_in_flight()  # waits when the next round is ready before this one is stored
+        if self.waiting and self.in_flight is None:
+            entries = self._entries(self.waiting)
+            self.waiting = []
+            self.in_flight = (self._writer.submit(self._write_round, entries), entries)
+
+    def _held(self) -> int:
+        in_flight = sum(len(b) for b, _, _ in self.in_flight[1]) if self.in_flight else 0
+        return in_flight + sum(len(b) for b in self.waiting) + sum(b.pending_rows() for b in self.batchers.values())
 
     def store_all(self, deadline: float | None = None) -> bool:
         """Store everything read so far (shutdown). Gives up at ``deadline``: the rest is not
         committed, so the next start reads it again."""
+        if self.in_flight is not None:
+            self._finish_in_flight(deadline)
         for batcher in self.batchers.values():
             batcher.close_open()
-        due = [batch for batcher in self.batchers.values() for batch in batcher.take_closed()]
-        return self._store_until_done(due, deadline) if due else True
+        due = self.waiting + [batch for batcher in self.batchers.values() for batch in batcher.take_closed()]
+        self.waiting = []
+        stored = self._store_until_done(due, deadline) if due else True
+        # Commits are asynchronous; before leaving, make sure the last ones landed.
+        offsets = [TopicPartition(t, p, o) for (t, p), o in self.committed.items() if (t, p) in self.batchers]
+        if offsets:
+            try:
+                self.consumer.commit(offsets=offsets, asynchronous=False)
+            except Exception as exc:
+                log.warning("final offset commit failed (the next start re-reads, deduplicated): %s", exc)
+        return stored
 
     # -- storing ------------------------------------------------------------------------------
+    def _entries(self, batches: list[PartitionBatch]) -> list[Entry]:
+        return [(b, self.specs[b.topic], self.guards.get((b.topic, b.partition))) for b in batches]
+
+    def _write_round(self, entries: list[Entry]) -> list[StoredBatch]:
+        """Log the ranges, then insert: no Kafka call here (it may run on the writer thread)."""
+        log_ranges(self.client, self.database, [b for b, _, _ in entries])
+        return [self.store.store(batch, spec, guard) for batch, spec, guard in entries]
+
+    def _finish_in_flight(self, deadline: float | None = None) -> None:
+        future, entries = self.in_flight
+        self.in_flight = None
+        try:
+            results = future.result()
+        except Exception as exc:
+            self._wait(self.availability.failed(exc))
+            # Same ranges again, same tokens: whatever the failed attempt stored is not doubled.
+            self._store_until_done([b for b, _, _ in entries if (b.topic, b.partition) in self.batchers], deadline)
+            return
+        self._complete_round(entries, results)
+        self.availability.succeeded()
+
     def _store_until_done(self, batches: list[PartitionBatch], deadline: float | None = None) -> bool:
-        while True:
+        while batches:
             try:
-                self._store_round(batches)
+                entries = self._entries(batches)
+                self._complete_round(entries, self._write_round(entries))
                 self.availability.succeeded()
                 return True
             except Exception as exc:
@@ -217,20 +278,13 @@ class ClickHouseSink:
                 self._wait(delay)
                 # Partitions revoked while waiting belong to another member now.
                 batches = [b for b in batches if (b.topic, b.partition) in self.batchers]
-                if not batches:
-                    return True
+        return True
 
-    def _store_round(self, batches: list[PartitionBatch]) -> None:
-        log_ranges(self.client, self.database, batches)
-        stored = []
-        for batch in batches:
-            spec = self.specs[batch.topic]
-            result = self.store.store(batch, spec, self.guards.get((batch.topic, batch.partition)))
-            stored.append((batch, spec, result))
+    def _complete_round(self, entries: list[Entry], results: list[StoredBatch]) -> None:
+        """After the inserts: commit, then remember the stored ids and count."""
         self.faults.crash_point(KILL_AFTER_INSERT)
-        self._commit(batches)
-        for batch, spec, result in stored:
-            guard = self.guards.get((batch.topic, batch.partition))
+        self._commit([b for b, _, _ in entries])
+        for (batch, spec, guard), result in zip(entries, results):
             if guard is not None:
                 guard.add_all(result.event_ids)
             self.metrics.batch_rows.labels(spec.table).observe(len(batch))
@@ -249,14 +303,22 @@ class ClickHouseSink:
         for batch in batches:
             key = (batch.topic, batch.partition)
             offsets[key] = max(offsets.get(key, 0), batch.next_offset)
+        # Asynchronous: the rows are stored already, and a commit that never lands only means the
+        # next owner reads the range again and ClickHouse drops it (same range, same token).
+        # librdkafka sends commits in order, so a later one never goes back behind an earlier one.
         try:
             self.consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
-                                 asynchronous=False)
+                                 asynchronous=True)
             for key, offset in offsets.items():
                 if key in self.committed:
                     self.committed[key] = offset
         except Exception as exc:  # e.g. revoked meanwhile: stored anyway; a re-read replays the same ranges
             log.warning("offset commit failed (the rows are stored; a re-read is deduplicated): %s", exc)
+
+    @staticmethod
+    def _on_commit(err, _partitions) -> None:
+        if err is not None and err.code() != KafkaError._NO_OFFSET:
+            log.warning("offset commit failed (the rows are stored; a re-read is deduplicated): %s", err)
 
     def _wait(self, seconds: float) -> None:
         """Wait with every partition paused, polling so the consumer keeps its group membership."""

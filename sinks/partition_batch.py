@@ -23,6 +23,7 @@ class PartitionBatch:
     messages: list[Consumed] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     planned: tuple[int, int] | None = None  # the logged range this batch replays, if any
+    prepared: object | None = None  # parsed ahead of storing (sinks/store.py, pass-through)
 
     @property
     def planned_last(self) -> int | None:

@@ -111,51 +111,38 @@ class BatchStore:
                 result.event_ids.extend((row[-1], eid) for eid, row in fresh)
 
     def _store_passthrough(self, batch, spec, seen, result, undecodable) -> None:
-        # One pass, per message only what must be: header, event id, replay check. Bodies stay bytes.
-        by_id, record, guarded = catalog().by_id, spec.record, spec.event_ids
-        groups: dict[int, list[tuple[str | None, Consumed]]] = defaultdict(list)
+        prepared = batch.prepared or prepare_passthrough(batch, spec)
+        undecodable.extend(prepared.undecodable)
+        guarded = spec.event_ids
         batch_ids: set[str] = set()
-        last_id, last_ok, dropped = None, False, 0
-        for msg in batch.messages:
-            value = msg.value
-            if value is None or len(value) < HEADER_SIZE or value[0] != MAGIC:
-                undecodable.append((msg, "not in the Confluent wire format"))
-                continue
-            schema_id = int.from_bytes(value[1:HEADER_SIZE], "big")
-            if schema_id != last_id:
-                writer = by_id(schema_id)
-                last_id, last_ok = schema_id, writer is not None and writer.name == record
-            if not last_ok:
-                undecodable.append((msg, f"schema id {schema_id} is not a {record}"))
-                continue
-            event_id = None
-            if guarded:
-                event_id = leading_string(value, HEADER_SIZE)
-                if event_id is None:
-                    undecodable.append((msg, "event id cannot be read"))
-                    continue
-                if event_id in batch_ids or (seen is not None and event_id in seen):
-                    dropped += 1
-                    continue
-                batch_ids.add(event_id)
-            groups[last_id].append((event_id, msg))
-        result.dropped[spec.table] += dropped
-        for schema_id, group in sorted(groups.items()):
+        dropped = 0
+        for schema_id, items in sorted(prepared.groups.items()):
+            if guarded:  # the replay check: the one per-message step that depends on what is stored
+                group = []
+                for item in items:
+                    event_id = item[0]
+                    if event_id in batch_ids or (seen is not None and event_id in seen):
+                        dropped += 1
+                        continue
+                    batch_ids.add(event_id)
+                    group.append(item)
+            else:
+                group = items
             stored = self._insert_passthrough(batch, spec, schema_id, group, undecodable)
             result.rows[spec.table] += len(stored)
             if guarded:
-                result.event_ids += [(msg.offset, eid) for eid, msg in stored]
+                result.event_ids += [(msg.offset, eid) for eid, msg, _ in stored]
+        result.dropped[spec.table] += dropped
 
     def _insert_passthrough(self, batch, spec, schema_id, group, undecodable):
         writer = catalog().by_id(schema_id)
         columns = self._passthrough_insert_columns(spec.table, schema_id, writer.text)
         layout = container_format(writer.text)
-        prefix = coordinates_prefix(batch.topic, batch.partition)
         token = batch.token(f"{spec.table}:{schema_id}")
         for attempt in (1, 2):
             parts = []
-            for _, m in group:  # coordinates, then the body as it came (a view: no copy)
-                parts += (prefix, zigzag_varint(m.offset), memoryview(m.value)[HEADER_SIZE:])
+            for _, m, head in group:  # coordinates, then the body as it came (a view: no copy)
+                parts += (head, memoryview(m.value)[HEADER_SIZE:])
             data = layout.container(parts, len(group))
             try:
                 self._timed(spec.table, self.client.raw_insert, f"{self.database}.{spec.table}", columns, data,
@@ -171,16 +158,55 @@ class BatchStore:
                 if not bad:
                     raise
                 undecodable.extend((m, reason) for m, reason in bad.values())
-                group = [(eid, m) for eid, m in group if m.offset not in bad]
+                group = [item for item in group if item[1].offset not in bad]
                 if not group:
                     return []
         return group
 
 
-def _unreadable(record: str, group: list[tuple[str, Consumed]]) -> dict[int, tuple[Consumed, str]]:
+@dataclass
+class PreparedBatch:
+    """A pass-through batch parsed once: per writer schema, (event id, message, coordinates prefix)."""
+
+    groups: dict[int, list[tuple[str | None, Consumed, bytes]]]
+    undecodable: list[tuple[Consumed, str]]
+
+
+def prepare_passthrough(batch: PartitionBatch, spec: TableSpec) -> PreparedBatch:
+    """Everything per message that depends only on the message: header, writer schema, event id,
+    the encoded coordinates. A function of the bytes, so it can run as soon as the batch is cut (on
+    the reading thread, while the previous round is inserted) and gives the same result on a retry."""
+    by_id, record, guarded = catalog().by_id, spec.record, spec.event_ids
+    prefix = coordinates_prefix(batch.topic, batch.partition)
+    groups: dict[int, list] = defaultdict(list)
+    undecodable: list[tuple[Consumed, str]] = []
+    last_id, last_ok = None, False
+    for msg in batch.messages:
+        value = msg.value
+        if value is None or len(value) < HEADER_SIZE or value[0] != MAGIC:
+            undecodable.append((msg, "not in the Confluent wire format"))
+            continue
+        schema_id = int.from_bytes(value[1:HEADER_SIZE], "big")
+        if schema_id != last_id:
+            writer = by_id(schema_id)
+            last_id, last_ok = schema_id, writer is not None and writer.name == record
+        if not last_ok:
+            undecodable.append((msg, f"schema id {schema_id} is not a {record}"))
+            continue
+        event_id = None
+        if guarded:
+            event_id = leading_string(value, HEADER_SIZE)
+            if event_id is None:
+                undecodable.append((msg, "event id cannot be read"))
+                continue
+        groups[last_id].append((event_id, msg, prefix + zigzag_varint(msg.offset)))
+    return PreparedBatch(dict(groups), undecodable)
+
+
+def _unreadable(record: str, group: list[tuple[str | None, Consumed, bytes]]) -> dict[int, tuple[Consumed, str]]:
     decode = codec(record).decode
     bad = {}
-    for _, msg in group:
+    for _, msg, _ in group:
         try:
             decode(msg.value)
         except UndecodableMessage as exc:
