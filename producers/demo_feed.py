@@ -163,18 +163,22 @@ def _mask(number: str) -> str:
 
 class DemoFeed:
     """An endless, reproducible stream of CreditEvents. ``bad_share`` of them are invalid, in the
-    ways listed in ``bad_kinds``; ``duplicate_share`` repeat an earlier valid record (the same unit
-    re-sending it, or another unit reporting it too). The defaults (checksum failures only, no
-    duplicates: one event per id) are what the end-to-end reconciliation counts on; `run` adds the rest."""
+    ways listed in ``bad_kinds``. ``cross_unit_share`` of them are an earlier valid record reported
+    again by another unit (its own event id; the stream flags it duplicate_of), ``replay_share`` the
+    same unit re-sending one (the same event id; the stream drops it). The defaults — checksum
+    failures only, no replays, so one event per id — are what the end-to-end reconciliation counts
+    on; `run` adds the rest."""
 
     def __init__(self, seed: int = 7, bad_share: float = 0.05, units: list[DemoUnit] | None = None,
-                 duplicate_share: float = 0.0, bad_kinds: tuple[str, ...] = ("checksum",)):
+                 cross_unit_share: float = 0.01, replay_share: float = 0.0,
+                 bad_kinds: tuple[str, ...] = ("checksum",)):
         unknown = set(bad_kinds) - set(BAD_KINDS)
         if unknown:
             raise ValueError(f"unknown bad kinds {sorted(unknown)}; known: {BAD_KINDS}")
         self.rng = random.Random(seed)
         self.bad_share = bad_share
-        self.duplicate_share = duplicate_share
+        self.cross_unit_share = cross_unit_share
+        self.replay_share = replay_share
         self.bad_kinds = bad_kinds
         self.units = units or DEMO_UNITS
         self._weights = [u.weight for u in self.units]
@@ -224,8 +228,9 @@ class DemoFeed:
         rng = self.rng
         now = now or datetime.now(timezone.utc)
         self.sequence += 1
-        if self._recent and rng.random() < self.duplicate_share:
-            return self._duplicate(now), True
+        draw = rng.random()
+        if self._recent and draw < self.cross_unit_share + self.replay_share:
+            return self._duplicate(now, replay=draw < self.replay_share), True
         unit = rng.choices(self.units, self._weights)[0]
         region = unit.code.rsplit("-", 1)[-1]
         subject = self._subject(unit, region)
@@ -290,9 +295,9 @@ class DemoFeed:
         elif kind == "validity_before_decision":
             decision["valid_until"] = "2001-01-01"
 
-    def _duplicate(self, now: datetime) -> dict:
+    def _duplicate(self, now: datetime, replay: bool) -> dict:
         original = self.rng.choice(self._recent)
-        if self.rng.random() < 0.5:  # the same unit sends it again: same event id, a replay
+        if replay:  # the same unit sends it again: same event id
             return {**original, "reported_at": int(now.timestamp() * 1000)}
         # Another platform's unit reports the same record: its own event, flagged duplicate_of downstream.
         region = original["source_unit"].rsplit("-", 1)[-1]
@@ -312,7 +317,7 @@ def run(bootstrap_servers: str, rate: float, limit: int | None = None, seed: int
     kind of bad record, as `creditstream up` shows them."""
     from producers.credit_producer import CreditProducer
 
-    feed = DemoFeed(seed=seed if seed is not None else int(time.time()), bad_kinds=BAD_KINDS, duplicate_share=0.02)
+    feed = DemoFeed(seed=seed if seed is not None else int(time.time()), bad_kinds=BAD_KINDS, replay_share=0.01)
     sent = 0
     started = time.monotonic()
     with CreditProducer(bootstrap_servers) as producer:

@@ -17,7 +17,7 @@ NOW = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
 
 @lru_cache(maxsize=None)
 def sample(count=3000, bad_kinds=("checksum",)):
-    feed = DemoFeed(seed=5, bad_share=0.08, bad_kinds=bad_kinds, duplicate_share=0.02)
+    feed = DemoFeed(seed=5, bad_share=0.08, bad_kinds=bad_kinds, replay_share=0.01)
     return [feed.next_event(NOW) for _ in range(count)]
 
 
@@ -83,9 +83,11 @@ def test_duplicates_are_replays_and_cross_unit_reports():
                for k in reported_twice), "no record reported by two units"
 
 
-def test_by_default_every_event_is_its_own():
-    ids = [e["event_id"] for e, _ in DemoFeed(seed=11, bad_share=0.1).events(1500)]
+def test_by_default_no_event_id_repeats_but_other_units_report_the_same_records():
+    events = [e for e, _ in DemoFeed(seed=11, bad_share=0.1).events(1500)]
+    ids = [e["event_id"] for e in events]
     assert len(set(ids)) == len(ids)
+    assert any(e["source_unit"].startswith("XYB-") for e in events)
 
 
 def test_reproducible_from_its_seed():
