@@ -97,6 +97,10 @@ def _rows_file(bootstrap: str, path: Path, count: int) -> None:
 
 # -- child processes --------------------------------------------------------------------------
 def _peak_mb() -> float:
+    """This process's peak RSS (VmHWM: unlike ru_maxrss it does not carry the parent's over exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

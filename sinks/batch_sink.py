@@ -210,12 +210,19 @@ class ClickHouseSink:
                     batch.prepared = prepare_passthrough(batch, spec)
                 self.waiting.append(batch)
         self.metrics.buffered.set(self._held())
-        if self.in_flight is not None and (self.waiting or self.in_flight[0].done()):
-            self._finish_in_flight()  # waits when the next round is ready before this one is stored
+        if self.in_flight is not None and (self.in_flight[0].done() or self._round_full()):
+            self._finish_in_flight()  # waits when the next round is full before this one is stored
         if self.waiting and self.in_flight is None:
             entries = self._entries(self.waiting)
             self.waiting = []
             self.in_flight = (self._writer.submit(self._write_round, entries), entries)
+
+    def _round_full(self) -> bool:
+        """The next round waits for more while each partition has at most one batch in it, and
+        not every partition has one: fuller rounds, and still at most one batch per partition
+        being stored, one waiting and one filling."""
+        partitions = {(b.topic, b.partition) for b in self.waiting}
+        return len(partitions) < len(self.waiting) or len(partitions) >= len(self.batchers)
 
     def _held(self) -> int:
         in_flight = sum(len(b) for b, _, _ in self.in_flight[1]) if self.in_flight else 0
@@ -286,7 +293,7 @@ class ClickHouseSink:
         self._commit([b for b, _, _ in entries])
         for (batch, spec, guard), result in zip(entries, results):
             if guard is not None:
-                guard.add_all(result.event_ids)
+                guard.add_many(result.stored_ids, result.stored_offsets)
             self.metrics.batch_rows.labels(spec.table).observe(len(batch))
             for table, n in result.rows.items():
                 self.metrics.rows_stored.labels(table).inc(n)

@@ -13,46 +13,50 @@ measured query cost at 1.56 M stored rows was larger than the insert it guarded 
 """
 from __future__ import annotations
 
-from collections import deque
-
 
 class RecentEventIds:
-    """The event ids stored at offsets [start - window, start) of one topic-partition."""
+    """The event ids stored at offsets [start - window, start) of one topic-partition, where start is
+    the first offset of the batch being stored (``advance_to``)."""
 
     def __init__(self, window: int):
         self.window = window
-        self._order: deque[tuple[int, str]] = deque()
-        self._ids: dict[str, int] = {}
+        self.floor = 0
+        self._ids: dict[str, int] = {}  # id -> offset it was stored at
+
+    @property
+    def stored_at(self) -> dict[str, int]:
+        """id -> offset; an id counts only at or above ``floor`` (for loops that inline the check)."""
+        return self._ids
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return sum(1 for offset in self._ids.values() if offset >= self.floor)
 
     def __contains__(self, event_id: str) -> bool:
-        return event_id in self._ids
+        offset = self._ids.get(event_id)
+        return offset is not None and offset >= self.floor
 
     def add(self, offset: int, event_id: str) -> None:
-        if event_id not in self._ids:
-            self._ids[event_id] = offset
-            self._order.append((offset, event_id))
+        self._ids[event_id] = offset
 
     def add_all(self, stored: list[tuple[int, str]]) -> None:
-        ids, order = self._ids, self._order
-        for offset, event_id in stored:
-            if event_id not in ids:
-                ids[event_id] = offset
-                order.append((offset, event_id))
+        self._ids.update((event_id, offset) for offset, event_id in stored)
+
+    def add_many(self, event_ids: list[str], offsets: list[int]) -> None:
+        """Ids just stored, in offset order: a later store of an id outside the window replaces it."""
+        self._ids.update(zip(event_ids, offsets))
 
     def advance_to(self, start: int) -> None:
-        """Forget what is older than the window seen from a batch starting at ``start``."""
-        floor = start - self.window
-        while self._order and self._order[0][0] < floor:
-            _, event_id = self._order.popleft()
-            del self._ids[event_id]
+        """Look from a batch starting at ``start``: older ids no longer count. Exact by offset, and
+        the memory is given back in one sweep once the dict holds twice the window."""
+        self.floor = start - self.window
+        if len(self._ids) > 2 * self.window + 1024:
+            floor = self.floor
+            self._ids = {e: o for e, o in self._ids.items() if o >= floor}
 
     def load(self, client, database: str, table: str, topic: str, partition: int, start: int) -> None:
         """Rebuild from what the table holds, exactly as the process that stored it would hold it."""
-        self._order.clear()
         self._ids.clear()
+        self.floor = start - self.window
         if self.window <= 0 or start <= 0:
             return
         rows = client.query(

@@ -28,7 +28,13 @@ class StoredBatch:
     rows: Counter = field(default_factory=Counter)          # rows sent per table
     dropped: Counter = field(default_factory=Counter)       # replays dropped by event id, per table
     undecodable: int = 0
-    event_ids: list[tuple[int, str]] = field(default_factory=list)  # stored in the guarded table
+    # Event ids stored in the guarded table, and their offsets, in offset order.
+    stored_ids: list[str] = field(default_factory=list)
+    stored_offsets: list[int] = field(default_factory=list)
+
+    @property
+    def event_ids(self) -> list[tuple[int, str]]:
+        return list(zip(self.stored_offsets, self.stored_ids))
 
 
 class BatchStore:
@@ -85,7 +91,8 @@ class BatchStore:
             result.undecodable = len(rows)
             result.rows[REJECTIONS_TABLE] += len(rows)
             if spec.table == REJECTIONS_TABLE:
-                result.event_ids.extend((row[-1], row[0]) for row in rows)
+                result.stored_ids += [row[0] for row in rows]
+                result.stored_offsets += [row[-1] for row in rows]
         return result
 
     def _store_decoded(self, batch, spec, seen, result, undecodable) -> None:
@@ -108,7 +115,8 @@ class BatchStore:
             self._insert_rows(spec.table, [row for _, row in fresh], spec.insert_columns, batch.token(spec.table))
             result.rows[spec.table] += len(fresh)
             if spec.event_ids:
-                result.event_ids.extend((row[-1], eid) for eid, row in fresh)
+                result.stored_ids += [eid for eid, _ in fresh]
+                result.stored_offsets += [row[-1] for _, row in fresh]
 
     def _store_passthrough(self, batch, spec, seen, result, undecodable) -> None:
         prepared = batch.prepared or prepare_passthrough(batch, spec)
@@ -116,12 +124,14 @@ class BatchStore:
         guarded = spec.event_ids
         batch_ids: set[str] = set()
         dropped = 0
+        stored_at, floor = (seen.stored_at, seen.floor) if seen is not None else ({}, 0)
         for schema_id, items in sorted(prepared.groups.items()):
             if guarded:  # the replay check: the one per-message step that depends on what is stored
                 group = []
                 for item in items:
                     event_id = item[0]
-                    if event_id in batch_ids or (seen is not None and event_id in seen):
+                    offset = stored_at.get(event_id)
+                    if event_id in batch_ids or (offset is not None and offset >= floor):
                         dropped += 1
                         continue
                     batch_ids.add(event_id)
@@ -131,7 +141,8 @@ class BatchStore:
             stored = self._insert_passthrough(batch, spec, schema_id, group, undecodable)
             result.rows[spec.table] += len(stored)
             if guarded:
-                result.event_ids += [(msg.offset, eid) for eid, msg, _ in stored]
+                result.stored_ids += [eid for eid, _, _ in stored]
+                result.stored_offsets += [msg.offset for _, msg, _ in stored]
         result.dropped[spec.table] += dropped
 
     def _insert_passthrough(self, batch, spec, schema_id, group, undecodable):
@@ -140,10 +151,7 @@ class BatchStore:
         layout = container_format(writer.text)
         token = batch.token(f"{spec.table}:{schema_id}")
         for attempt in (1, 2):
-            parts = []
-            for _, m, head in group:  # coordinates, then the body as it came (a view: no copy)
-                parts += (head, memoryview(m.value)[HEADER_SIZE:])
-            data = layout.container(parts, len(group))
+            data = layout.container([record for _, _, record in group], len(group))
             try:
                 self._timed(spec.table, self.client.raw_insert, f"{self.database}.{spec.table}", columns, data,
                             fmt="Avro", settings={"insert_deduplication_token": token})
@@ -166,7 +174,8 @@ class BatchStore:
 
 @dataclass
 class PreparedBatch:
-    """A pass-through batch parsed once: per writer schema, (event id, message, coordinates prefix)."""
+    """A pass-through batch parsed once: per writer schema, (event id, message, the Avro record of the
+    container: coordinates, then the body as it came)."""
 
     groups: dict[int, list[tuple[str | None, Consumed, bytes]]]
     undecodable: list[tuple[Consumed, str]]
@@ -199,7 +208,7 @@ def prepare_passthrough(batch: PartitionBatch, spec: TableSpec) -> PreparedBatch
             if event_id is None:
                 undecodable.append((msg, "event id cannot be read"))
                 continue
-        groups[last_id].append((event_id, msg, prefix + zigzag_varint(msg.offset)))
+        groups[last_id].append((event_id, msg, prefix + zigzag_varint(msg.offset) + value[HEADER_SIZE:]))
     return PreparedBatch(dict(groups), undecodable)
 
 

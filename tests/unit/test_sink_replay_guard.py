@@ -25,9 +25,19 @@ def test_window_is_counted_in_offsets_from_the_batch_start():
     assert len(seen) == 2
 
 
-def test_an_id_keeps_its_first_offset():
+def test_an_id_stored_again_after_its_window_counts_from_then():
     seen = RecentEventIds(window=10)
     seen.add(0, "a")
-    seen.add(9, "a")
-    seen.advance_to(11)
+    seen.advance_to(20)
     assert "a" not in seen
+    seen.add(25, "a")
+    seen.advance_to(30)
+    assert "a" in seen
+
+
+def test_memory_is_given_back_while_answers_stay_exact():
+    seen = RecentEventIds(window=100)
+    seen.add_many([f"e{i}" for i in range(5000)], list(range(5000)))
+    seen.advance_to(5000)
+    assert len(seen.stored_at) <= 100 and len(seen) == 100
+    assert "e4899" not in seen and "e4900" in seen
