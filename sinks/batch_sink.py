@@ -15,8 +15,10 @@ retried with backoff; nothing read is let go until it is stored.
 A round's inserts run on a writer thread while the loop reads and cuts the next round (chdb and
 the HTTP client release the GIL while ClickHouse works): reading no longer waits for storing, and
 storing no longer waits for reading. One round at most is in flight, and the loop stops reading
-when the next round is cut before it is done, so memory stays bounded; commits, the replay guard and
-everything Kafka stay on the loop's thread, in round order.
+when the next round is full before it is done, so memory stays bounded. Commits and every Kafka
+call stay on the loop's thread, in round order; the replay guard is updated by whichever thread
+stores, batch after batch, so a later batch of the same partition in the same round sees the ids
+of the earlier one.
 """
 from __future__ import annotations
 
@@ -142,19 +144,17 @@ class ClickHouseSink:
             self.unprepared.discard(key)
             self.consumer.resume([TopicPartition(topic, partition)])
 
-    def _update_lag(self, every: float = 1.0) -> None:
-        """Lag = high watermark - committed offset. The high watermark is cached from fetches; a
-        partition not fetched yet (paused since its assignment) asks the broker."""
+    def _update_lag(self, every: float = 5.0) -> None:
+        """Lag = high watermark - committed offset, asked of the broker every few seconds: the
+        watermark cached from fetches goes stale exactly when lag matters, while the partitions are
+        paused for an outage."""
         now = time.monotonic()
         if now - self._lag_updated < every:
             return
         self._lag_updated = now
-        for (topic, partition), committed in self.committed.items():
-            tp = TopicPartition(topic, partition)
+        for (topic, partition), committed in list(self.committed.items()):
             try:
-                high = self.consumer.get_watermark_offsets(tp, cached=True)[1]
-                if high < 0:
-                    high = self.consumer.get_watermark_offsets(tp, timeout=0.5)[1]
+                high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=0.5)[1]
             except Exception:
                 continue
             if high >= 0 and committed >= 0:
@@ -254,7 +254,13 @@ class ClickHouseSink:
     def _write_round(self, entries: list[Entry]) -> list[StoredBatch]:
         """Log the ranges, then insert: no Kafka call here (it may run on the writer thread)."""
         log_ranges(self.client, self.database, [b for b, _, _ in entries])
-        return [self.store.store(batch, spec, guard) for batch, spec, guard in entries]
+        results = []
+        for batch, spec, guard in entries:
+            result = self.store.store(batch, spec, guard)
+            if guard is not None:  # the next batch of this partition, in this round too, must see them
+                guard.add_many(result.stored_ids, result.stored_offsets)
+            results.append(result)
+        return results
 
     def _finish_in_flight(self, deadline: float | None = None) -> None:
         future, entries = self.in_flight
@@ -291,9 +297,7 @@ class ClickHouseSink:
         """After the inserts: commit, then remember the stored ids and count."""
         self.faults.crash_point(KILL_AFTER_INSERT)
         self._commit([b for b, _, _ in entries])
-        for (batch, spec, guard), result in zip(entries, results):
-            if guard is not None:
-                guard.add_many(result.stored_ids, result.stored_offsets)
+        for (batch, spec, _), result in zip(entries, results):
             self.metrics.batch_rows.labels(spec.table).observe(len(batch))
             for table, n in result.rows.items():
                 self.metrics.rows_stored.labels(table).inc(n)

@@ -20,20 +20,21 @@ class RecentEventIds:
 
     def __init__(self, window: int):
         self.window = window
-        self.floor = 0
+        self.floor = 0          # ids stored at offsets in [floor, ceiling) count
+        self.ceiling = 0
         self._ids: dict[str, int] = {}  # id -> offset it was stored at
 
     @property
     def stored_at(self) -> dict[str, int]:
-        """id -> offset; an id counts only at or above ``floor`` (for loops that inline the check)."""
+        """id -> offset; an id counts only in [floor, ceiling) (for loops that inline the check)."""
         return self._ids
 
     def __len__(self) -> int:
-        return sum(1 for offset in self._ids.values() if offset >= self.floor)
+        return sum(1 for offset in self._ids.values() if self.floor <= offset < self.ceiling)
 
     def __contains__(self, event_id: str) -> bool:
         offset = self._ids.get(event_id)
-        return offset is not None and offset >= self.floor
+        return offset is not None and self.floor <= offset < self.ceiling
 
     def add(self, offset: int, event_id: str) -> None:
         self._ids[event_id] = offset
@@ -46,9 +47,11 @@ class RecentEventIds:
         self._ids.update(zip(event_ids, offsets))
 
     def advance_to(self, start: int) -> None:
-        """Look from a batch starting at ``start``: older ids no longer count. Exact by offset, and
-        the memory is given back in one sweep once the dict holds twice the window."""
-        self.floor = start - self.window
+        """Look from a batch starting at ``start``: only ids stored before it, within the window,
+        count. Its own ids do not, even when a retry finds them stored already: the retry must
+        build the same insert as the first attempt (ClickHouse drops it by its token). Exact by
+        offset; the memory is given back in one sweep once the dict holds twice the window."""
+        self.floor, self.ceiling = start - self.window, start
         if len(self._ids) > 2 * self.window + 1024:
             floor = self.floor
             self._ids = {e: o for e, o in self._ids.items() if o >= floor}
@@ -56,7 +59,7 @@ class RecentEventIds:
     def load(self, client, database: str, table: str, topic: str, partition: int, start: int) -> None:
         """Rebuild from what the table holds, exactly as the process that stored it would hold it."""
         self._ids.clear()
-        self.floor = start - self.window
+        self.floor, self.ceiling = start - self.window, start
         if self.window <= 0 or start <= 0:
             return
         rows = client.query(

@@ -124,14 +124,14 @@ class BatchStore:
         guarded = spec.event_ids
         batch_ids: set[str] = set()
         dropped = 0
-        stored_at, floor = (seen.stored_at, seen.floor) if seen is not None else ({}, 0)
+        stored_at, floor, ceiling = (seen.stored_at, seen.floor, seen.ceiling) if seen is not None else ({}, 0, 0)
         for schema_id, items in sorted(prepared.groups.items()):
             if guarded:  # the replay check: the one per-message step that depends on what is stored
                 group = []
                 for item in items:
                     event_id = item[0]
                     offset = stored_at.get(event_id)
-                    if event_id in batch_ids or (offset is not None and offset >= floor):
+                    if event_id in batch_ids or (offset is not None and floor <= offset < ceiling):
                         dropped += 1
                         continue
                     batch_ids.add(event_id)

@@ -127,6 +127,23 @@ def test_replay_guard_drops_an_event_published_again_at_a_new_offset(client, db,
     assert "evt-00001" not in narrow and "evt-00003" in narrow
 
 
+def test_a_round_with_two_batches_of_one_partition_stores_a_republished_event_once(client, db):
+    from sinks.batch_sink import ClickHouseSink
+
+    sink = ClickHouseSink(client, db, "127.0.0.1:9", "unused", 100, 1.0, 1000)
+    guard = RecentEventIds(window=1000)
+    guard.load(client, db, "records", RECORDS, 0, start=0)
+    enc = encoded(VALIDATED_RECORD, [record(1), record(2), record(2), record(3)])
+    b1, b2 = batch(RECORDS, enc[:2], 0), batch(RECORDS, enc[2:], 2)
+    round_ = [(b1, SPECS[RECORDS], guard), (b2, SPECS[RECORDS], guard)]
+    results = sink._write_round(round_)
+    assert [r.rows["records"] for r in results] == [2, 1] and results[1].dropped["records"] == 1
+    again = sink._write_round(round_)  # the same round retried after a failure: the same inserts
+    assert [r.rows["records"] for r in again] == [2, 1]
+    assert count(client, db, "records") == 3
+    sink.consumer.close()
+
+
 def test_unreadable_messages_become_rejections_and_the_rest_is_stored(client, db, store):
     good = encoded(VALIDATED_RECORD, [record(1), record(2)])
     corrupt_body = good[0][:5] + b"\x0aevt-9" + b"\xff" * 3  # right header, event id readable, body cut short

@@ -12,8 +12,18 @@ def test_first_of_each_id_is_kept_in_a_batch():
 def test_ids_stored_before_are_dropped():
     seen = RecentEventIds(window=100)
     seen.add(5, "a")
+    seen.advance_to(6)
     fresh, dropped = first_seen([("a", 1), ("c", 2)], seen)
     assert fresh == [("c", 2)] and dropped == 1
+
+
+def test_a_batch_does_not_count_its_own_ids_when_retried():
+    seen = RecentEventIds(window=100)
+    seen.add_many(["a", "b"], [10, 11])
+    seen.advance_to(10)  # the batch [10, 11] again
+    assert "a" not in seen and "b" not in seen
+    seen.advance_to(12)
+    assert "a" in seen and "b" in seen
 
 
 def test_window_is_counted_in_offsets_from_the_batch_start():
