@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     # Bearer token of the embedded services; empty means generated under <data_dir>/secrets.
     api_token: str = ""
 
+    # Pseudonymisation keys (HMAC for subject keys, AES-GCM for sealed ID numbers); empty means
+    # <data_dir>/secrets/keys.json, generated on first start. Compose mounts a secret here.
+    keys_file: str = ""
+
     # Ingest service (`creditstream serve`): HTTP push, online form, zero reports; unit tokens
     # live in <data_dir>/secrets/tokens.json.
     ingest_port: int = 18180

@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-SCOPES = ("report", "check", "object", "admin")
+# read_personal: may see a natural person's clear ID number (each read is audited).
+SCOPES = ("report", "check", "object", "admin", "read_personal")
 PLATFORM_UNIT = "PLATFORM"  # the unit of the administrators' tokens
 _PREFIX = "cst"
 

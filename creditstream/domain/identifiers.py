@@ -17,7 +17,11 @@ from creditstream.domain.normalise import present
 from creditstream.domain.reasons import Reason
 
 _MASKED_ID = re.compile(r"^\d{6,14}[*＊]{2,12}\d{0,4}[\dXx]?$")
-_SEPARATORS = re.compile(r"[\s\u3000\u00a0\-－—]")
+# The same characters as str.translate deletions: one C pass instead of a regex (a hot path of
+# every file row and every stream event). `\s` of a str pattern is exactly str.isspace(), and
+# U+3000 (ideographic space) is the highest whitespace character.
+_WHITESPACE = [c for c in map(chr, range(0x3001)) if c.isspace()]
+_DROP_SEPARATORS = str.maketrans({c: None for c in _WHITESPACE + ["-", "－", "—"]})
 _ORG_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 _ORG_CODE_CHARS = re.compile(r"^[0-9A-Z]{8}[0-9X]$")
 # 证件类型 values that mean a resident ID card: the text and the local codes seen in exports.
@@ -59,7 +63,7 @@ def compact(value: str | None) -> str:
     """Upper-case, no spaces (half- or full-width), no separators."""
     if not value:
         return ""
-    return _SEPARATORS.sub("", value).upper()
+    return value.translate(_DROP_SEPARATORS).upper()
 
 
 def is_masked_id(number: str) -> bool:
@@ -79,15 +83,15 @@ def mask_id_number(number: str | None) -> str | None:
     return number[:2] + "*" * max(len(number) - 4, 1) + number[-2:] if len(number) > 4 else "****"
 
 
-_FULL_WIDTH = str.maketrans({"（": "(", "）": ")", "〔": "[", "〕": "]", "【": "[", "】": "]", "［": "[", "］": "]"})
+_FULL_WIDTH = str.maketrans({"（": "(", "）": ")", "〔": "[", "〕": "]", "【": "[", "】": "]", "［": "[", "］": "]",
+                             **{c: None for c in _WHITESPACE}})
 
 
 def normalise_document_number(value: str | None) -> str | None:
     """（2014）沪0115执12号 and (2014) 沪0115执12号 are the same case: half-width brackets, no spaces."""
     if value is None:
         return None
-    value = re.sub(r"[\s\u3000]", "", value.translate(_FULL_WIDTH))
-    return value or None
+    return value.translate(_FULL_WIDTH) or None
 
 
 class SubjectId(NamedTuple):
