@@ -10,33 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from creditstream.auth.tokens import SCOPES, TokenError, TokenInfo, TokenStore, token_summary
-
-PROBLEM_TYPE = "https://creditstream.invalid/problems/"
-
-
-class Problem(Exception):
-    """An answer other than success, as a problem document."""
-
-    def __init__(self, status: int, title: str, detail: str = "", problems: list[dict] | None = None,
-                 kind: str = "request", headers: dict | None = None, **extra):
-        super().__init__(detail or title)
-        self.status, self.title, self.detail, self.problems = status, title, detail, problems
-        self.kind, self.headers, self.extra = kind, headers, extra
-
-    def response(self) -> JSONResponse:
-        body = {"type": PROBLEM_TYPE + self.kind, "title": self.title, "status": self.status}
-        if self.detail:
-            body["detail"] = self.detail
-        if self.problems is not None:
-            body["problems"] = self.problems
-        body.update(self.extra)
-        return JSONResponse(body, status_code=self.status, media_type="application/problem+json",
-                            headers=self.headers)
+from creditstream.auth.http import PROBLEM_TYPE, Problem, install_problem_handlers, require  # noqa: F401 (re-exported)
+from creditstream.auth.tokens import TokenError, TokenInfo, TokenStore, token_summary
 
 
 @dataclass
@@ -59,29 +35,6 @@ def context(request: Request) -> IngestContext:
     return request.app.state.ingest
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-
-
-def require(scope: str):
-    """A dependency: the caller's active token, which must carry ``scope``. Any FastAPI app can use
-    it: it reads the TokenStore at ``app.state.token_store``."""
-    assert scope in SCOPES
-
-    def check(request: Request) -> TokenInfo:
-        token = request.app.state.token_store.authenticate(_bearer(request))
-        if token is None:
-            raise Problem(401, "令牌无效 unauthorized", "an active unit token is needed: Authorization: Bearer <token>",
-                          kind="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="creditstream"'})
-        if not token.allows(scope):
-            raise Problem(403, "权限不足 forbidden", f"token {token.id} lacks the scope {scope!r}", kind="forbidden")
-        return token
-
-    return check
-
-
 def create_app(ctx: IngestContext) -> FastAPI:
     from producers import http_push, online_form
 
@@ -89,19 +42,7 @@ def create_app(ctx: IngestContext) -> FastAPI:
     app.state.ingest = ctx
     app.state.token_store = ctx.store
 
-    @app.exception_handler(Problem)
-    async def on_problem(_request: Request, exc: Problem):
-        return exc.response()
-
-    @app.exception_handler(StarletteHTTPException)
-    async def on_http(_request: Request, exc: StarletteHTTPException):
-        return Problem(exc.status_code, str(exc.detail), kind="http").response()
-
-    @app.exception_handler(RequestValidationError)
-    async def on_invalid(_request: Request, exc: RequestValidationError):
-        problems = [{"code": "invalid_request", "field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                    for e in exc.errors()]
-        return Problem(422, "请求格式错误 invalid request", problems=problems, kind="invalid-request").response()
+    install_problem_handlers(app)
 
     @app.get("/healthz")
     def healthz() -> dict:

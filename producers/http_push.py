@@ -11,7 +11,6 @@ keys ...) or the platform's own (``subject.uscc`` or nested ``{"subject": {"uscc
 """
 from __future__ import annotations
 
-import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from datetime import datetime, timezone
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from creditstream.auth.http import read_json as read_json_within
 from creditstream.auth.tokens import TokenInfo
 from producers.batch_file import LoadOptions, choose_layout
 from producers.file_formats import FileProblem, records_to_sheet
@@ -37,28 +37,8 @@ _MAPPING_PROBLEMS = {"unknown_category": ("category", "信息类别取值未知 
 
 
 async def read_json(request: Request, limits: Limits):
-    """The request body as JSON, within the size limit."""
-    media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    if media != "application/json":
-        raise Problem(415, "不支持的内容类型 unsupported media type", f"send application/json, not {media}",
-                      kind="unsupported-media-type")
-    declared = request.headers.get("content-length")
-    too_large = Problem(413, "请求过大 request too large", f"the body exceeds {limits.max_body_bytes:,} bytes; "
-                        "split the records over several requests", kind="too-large")
-    if declared and declared.isdigit() and int(declared) > limits.max_body_bytes:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limits.max_body_bytes:
-            raise too_large
-    try:
-        return json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise Problem(400, "编码错误 body is not UTF-8", kind="bad-json") from None
-    except json.JSONDecodeError as exc:
-        raise Problem(400, "JSON 格式错误 malformed JSON", f"{exc.msg} at line {exc.lineno}, column {exc.colno}",
-                      kind="bad-json") from None
+    """The request body as JSON, within the ingest size limit."""
+    return await read_json_within(request, limits.max_body_bytes, "split the records over several requests")
 
 
 @dataclass
