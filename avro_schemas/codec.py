@@ -24,6 +24,8 @@ REJECTION = "io.creditstream.Rejection"
 BLACKLIST_ENTRY = "io.creditstream.BlacklistEntry"
 CHECK_RECORD = "io.creditstream.CheckRecord"
 ZERO_REPORT = "io.creditstream.ZeroReport"
+CHECK_FEEDBACK = "io.creditstream.CheckFeedback"
+OBJECTION_EVENT = "io.creditstream.ObjectionEvent"
 
 _write = fastavro.schemaless_writer
 _read = fastavro.schemaless_reader

@@ -12,7 +12,7 @@ from rich.table import Table
 from creditstream.commands import schemas as schemas_commands
 from creditstream.commands import load as load_commands, validate as validate_commands
 from creditstream.commands import serve as serve_commands, tokens as tokens_commands, zero_report as zero_report_commands
-from creditstream.commands import report as report_commands
+from creditstream.commands import keys as keys_commands, report as report_commands
 from creditstream.embedded.kafka import EmbeddedStackError
 from creditstream.settings import get_settings
 
@@ -24,6 +24,7 @@ app.add_typer(schemas_commands.app, name="schemas")
 for _module in (load_commands, validate_commands, serve_commands, tokens_commands, zero_report_commands):
     _module.register(app)
 report_commands.register(app)
+keys_commands.register(app)
 console = Console()
 err = Console(stderr=True)
 
@@ -156,7 +157,7 @@ def create_topics() -> None:
     from creditstream.topics import ensure_topics, topic_specs
 
     settings = get_settings()
-    created = ensure_topics(settings.bootstrap_servers, topic_specs(settings.topic_partitions, settings.topic_replication))
+    created = ensure_topics(settings.bootstrap_servers, topic_specs(settings.topic_partitions, settings.topic_replication, settings.inbound_retention_days))
     console.print(f"created: {', '.join(created) or 'nothing (all exist)'}")
 
 

@@ -51,6 +51,20 @@ def _parse(data: dict, path: Path) -> Pseudonymiser:
         raise KeyFailure(f"key file {path} is malformed: {type(exc).__name__} {exc}") from None
 
 
+def create_key_file(path: Path) -> Path:
+    """A new key file (owner-only) at `path`; refuses to replace one, whose loss would make every
+    value sealed with it unreadable."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / ".keys.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            raise KeyFailure(f"key file {path} exists; it is never overwritten")
+        _write(path, {"hmac": {"h1": _new_key()}, "hmac_current": "h1",
+                      "aead": {"k1": _new_key()}, "aead_current": "k1"})
+    return path
+
+
 def ensure_key_file(settings: Settings) -> Path:
     """The key file, generated (owner-only) when the embedded default starts the first time. A
     configured file that is missing is an error, never silently replaced by new keys: records
@@ -62,12 +76,10 @@ def ensure_key_file(settings: Settings) -> Path:
         raise KeyFailure(f"key file {path} (CREDITSTREAM_KEYS_FILE) does not exist")
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
-    with open(path.parent / ".keys.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not path.exists():
-            _write(path, {"hmac": {"h1": _new_key()}, "hmac_current": "h1",
-                          "aead": {"k1": _new_key()}, "aead_current": "k1"})
-    return path
+    try:
+        return create_key_file(path)
+    except KeyFailure:  # another process made it first
+        return path
 
 
 class KeyRing:

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     kafka_heap: str = "512m"
     topic_partitions: int = 4
     topic_replication: int = 1
+    # credit.inbound carries ID numbers in clear: short retention (PIPL), days.
+    inbound_retention_days: int = 7
     schema_registry_url: str = ""
 
     # ClickHouse: empty DSN means chdb in <data_dir>/clickhouse.

@@ -8,6 +8,9 @@ RECORDS = "credit.records"
 REJECTED = "credit.rejected"
 BLACKLIST = "credit.blacklist"
 CHECKS = "credit.checks"
+# What the approval window did with a check (黑名单反馈), and every transition of an objection (异议).
+CHECK_FEEDBACK = "credit.check_feedback"
+OBJECTIONS = "credit.objections"
 ZERO_REPORTS = "credit.zero_reports"
 # Red list (红名单): like credit.blacklist, latest state per subject, tombstone when it leaves.
 REDLIST = "credit.redlist"
@@ -30,11 +33,13 @@ class TopicSpec:
     config: dict[str, str] = field(default_factory=dict)
 
 
-def topic_specs(partitions: int, replication: int = 1) -> list[TopicSpec]:
+def topic_specs(partitions: int, replication: int = 1, inbound_retention_days: int = 7) -> list[TopicSpec]:
     """Every topic of the pipeline. Same partition count everywhere so that one subject's key
     lands on the same partition number in every topic (and faust tables line up with them)."""
     return [
-        TopicSpec(INBOUND, partitions, replication),
+        # Reports as sent, ID numbers in clear: kept only as long as a stopped worker may need to
+        # catch up (PIPL: no longer than needed). Everything past it holds pseudonyms.
+        TopicSpec(INBOUND, partitions, replication, {"retention.ms": str(inbound_retention_days * _DAY_MS)}),
         TopicSpec(RECORDS, partitions, replication),
         TopicSpec(REJECTED, partitions, replication),
         # Latest state per subject; a tombstone removes a subject that left every list.
@@ -48,6 +53,9 @@ def topic_specs(partitions: int, replication: int = 1) -> list[TopicSpec]:
         TopicSpec(STATE_UNIT_COUNTS, partitions, replication,
                   {"cleanup.policy": "compact,delete", "retention.ms": str((UNIT_COUNTS_RETENTION_DAYS + 1) * _DAY_MS)}),
         TopicSpec(CHECKS, partitions, replication),
+        TopicSpec(CHECK_FEEDBACK, partitions, replication),
+        # The check service rebuilds open objections from it at start: never deleted (audit, 5 years+).
+        TopicSpec(OBJECTIONS, partitions, replication, {"retention.ms": "-1"}),
         TopicSpec(ZERO_REPORTS, partitions, replication),
     ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import signal
 
+from creditstream.keys import KeyRing
 from creditstream.service_token import service_token
 from creditstream.settings import get_settings
 from sinks.batch_sink import ClickHouseSink, relax_gc
@@ -11,6 +12,7 @@ from sinks.clickhouse import LockedClient, connect, migrate
 from sinks.faults import FaultInjectingClient, FaultPoints
 from sinks.metrics import SinkMetrics
 from sinks.query_api import make_server, serve_in_background
+from sinks.reseal import Resealer
 
 
 def main() -> None:
@@ -26,9 +28,12 @@ def main() -> None:
     if applied:
         log.info("applied migrations: %s", ", ".join(applied))
     metrics = SinkMetrics()
+    keys = KeyRing.for_settings(settings)
+    resealer = Resealer(client, settings.clickhouse_database, keys.current)
     server = make_server(client, settings.clickhouse_database, service_token(settings), settings.sink_port,
-                         host=settings.sink_bind, metrics=metrics)
+                         host=settings.sink_bind, metrics=metrics, keys=keys, resealer=resealer)
     serve_in_background(server)
+    resealer.start()  # after a key rotation: stored ID numbers re-sealed under the new key
     stop = {"now": False}
 
     def _stop(signum, _frame):
@@ -43,6 +48,7 @@ def main() -> None:
     try:
         sink.run(should_stop=lambda: stop["now"])
     finally:
+        resealer.stop()
         server.shutdown()
         client.close()
         log.info("sink stopped")

@@ -15,6 +15,7 @@ from creditstream.service_token import token_matches
 from dashboards.live_page import live_pages
 from dashboards.live_queries import BadRequest as DashboardRequestError, live_routes
 from sinks.queries import GRANULARITIES, counts_per_unit, unit_stats
+from sinks.reseal import pending
 
 log = logging.getLogger("creditstream.sink.api")
 
@@ -39,13 +40,24 @@ def _unit_stats_args(query: dict[str, list[str]]) -> dict:
     return {"granularity": granularity, "since": since, "until": until, "source_unit": one("unit")}
 
 
+def _key_status(client, database: str, keys, resealer) -> dict:
+    current = keys.current()
+    left = pending(client, database, current.aead_current)
+    return {"aead_current": current.aead_current, "hmac_current": current.hmac_current,
+            "aead_keys": sorted(current.aead_keys), "hmac_keys": sorted(current.hmac_keys),
+            "pending_reseal": left, "resealed": not any(left.values()),
+            "last_error": resealer.last_error if resealer else None}
+
+
 def make_server(client, database: str, token: str, port: int, host: str = "127.0.0.1",
-                metrics=None) -> ThreadingHTTPServer:
+                metrics=None, keys=None, resealer=None) -> ThreadingHTTPServer:
     routes = {
         "/v1/counts": lambda q: {"units": counts_per_unit(client, database)},
         # Per unit, indicator set and category per minute, day or month, with 入库合格率 (pass_rate).
         "/v1/unit-stats": lambda q: {"rows": unit_stats(client, database, **_unit_stats_args(q))},
     }
+    if keys is not None:  # GET /v1/keys: key ids (never keys) and how much history waits for re-sealing
+        routes["/v1/keys"] = lambda q: _key_status(client, database, keys, resealer)
     routes.update(report_routes(client, database))  # GET /v1/reports/<kind>?period=2026-10[&unit=CODE]
     routes.update(live_routes(client, database))  # GET /v1/live (the live page's data), /v1/panel (Grafana panels)
     pages = live_pages()  # GET /live: the page holds no data, so it needs no token; it reads /v1/live

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, NamedTuple
 
-from avro_schemas.codec import (BLACKLIST_ENTRY, CHECK_RECORD, REJECTION, VALIDATED_RECORD, ZERO_REPORT,
-                                UndecodableMessage)
-from creditstream.topics import BLACKLIST, CHECKS, RECORDS, REJECTED, ZERO_REPORTS
+from avro_schemas.codec import (BLACKLIST_ENTRY, CHECK_FEEDBACK, CHECK_RECORD, OBJECTION_EVENT, REJECTION,
+                                VALIDATED_RECORD, ZERO_REPORT, UndecodableMessage)
+from creditstream.topics import BLACKLIST, CHECK_FEEDBACK as FEEDBACK_TOPIC, CHECKS, OBJECTIONS, RECORDS, REJECTED, ZERO_REPORTS
 from sinks.avro_passthrough import COORDINATE_COLUMNS
 from sinks.periods import period_start
 
@@ -68,7 +68,7 @@ BLACKLIST_COLUMNS = [
     "change_id", "subject_key", "change", "subject_type", "subject_name", "lists", "basis_event_ids",
     "basis_categories", "basis_source_units", "basis_document_numbers", "basis_authorities",
     "basis_decision_dates", "basis_valid_until", "basis_statuses", "since", "until", "status", "status_since",
-    "status_reason", "subject_key_kind", "changed_at",
+    "status_reason", "subject_key_kind", "changed_at", "subject_masked", "subject_sealed",
 ]
 
 
@@ -77,7 +77,7 @@ def blacklist_row(entry: dict | None, msg: Consumed) -> list:
     if entry is None:
         subject = (msg.key or b"").decode(errors="replace")
         return [f"tombstone-{msg.offset}-{content_id(msg.key or b'')}", subject, "TOMBSTONE", "", None, [], [], [], [],
-                [], [], [], [], [], None, None, None, None, None, "", _ts(msg.timestamp_ms)]
+                [], [], [], [], [], None, None, None, None, None, "", _ts(msg.timestamp_ms), None, None]
     basis = entry["basis"]
     return [
         content_id(msg.value), entry["subject_key"], "UPSERT", entry["subject_type"], entry.get("subject_name"),
@@ -87,6 +87,7 @@ def blacklist_row(entry: dict | None, msg: Consumed) -> list:
         [b.get("valid_until") for b in basis], [b.get("status", "ACTIVE") for b in basis],
         entry.get("since"), entry.get("until"), entry["status"], _ts(entry.get("status_since")),
         entry.get("status_reason"), entry.get("subject_key_kind", "OTHER"), _ts(entry["updated_at"]),
+        entry.get("subject_masked"), entry.get("subject_sealed"),
     ]
 
 
@@ -107,6 +108,32 @@ def check_row(c: dict, _msg: Consumed) -> list:
         [h["status"] for h in hits], [h["subject_key"] for h in hits], [h.get("since") for h in hits],
         [h.get("until") for h in hits], [list(h.get("basis_event_ids") or []) for h in hits], index["version"],
         _ts(index.get("as_of")), bool(index.get("stale")),
+    ]
+
+
+FEEDBACK_COLUMNS = ["feedback_id", "check_id", "reported_at", "requesting_unit", "caller", "outcome", "measures",
+                    "reason"]
+
+
+def feedback_row(f: dict, _msg: Consumed) -> list:
+    return [f["feedback_id"], f["check_id"], _ts(f["reported_at"]), f["requesting_unit"], f["caller"], f["outcome"],
+            list(f.get("measures") or []), f.get("reason")]
+
+
+OBJECTION_COLUMNS = [
+    "event_id", "objection_id", "sequence", "transition", "state", "at", "actor", "actor_unit", "subject_key",
+    "subject_masked", "basis_event_id", "category", "document_number", "source_unit", "outcome", "reason",
+    "step_names", "step_due_at", "step_done_at", "control_event_id",
+]
+
+
+def objection_row(o: dict, _msg: Consumed) -> list:
+    steps = o.get("steps") or []
+    return [
+        o["event_id"], o["objection_id"], o["sequence"], o["transition"], o["state"], _ts(o["at"]), o["actor"],
+        o["actor_unit"], o["subject_key"], o.get("subject_masked"), o["basis_event_id"], o["category"],
+        o.get("document_number"), o["source_unit"], o.get("outcome"), o.get("reason"), [s["step"] for s in steps],
+        [_ts(s.get("due_at")) for s in steps], [_ts(s.get("done_at")) for s in steps], o.get("control_event_id"),
     ]
 
 
@@ -152,6 +179,8 @@ def table_specs() -> dict[str, TableSpec]:
         TableSpec(BLACKLIST, "blacklist_history", BLACKLIST_ENTRY, BLACKLIST_COLUMNS, blacklist_row, tombstones=True),
         TableSpec(CHECKS, "checks", CHECK_RECORD, CHECK_COLUMNS, check_row),
         TableSpec(ZERO_REPORTS, "zero_reports", ZERO_REPORT, ZERO_REPORT_COLUMNS, zero_report_row),
+        TableSpec(FEEDBACK_TOPIC, "check_feedback", CHECK_FEEDBACK, FEEDBACK_COLUMNS, feedback_row),
+        TableSpec(OBJECTIONS, "objection_events", OBJECTION_EVENT, OBJECTION_COLUMNS, objection_row, event_ids=True),
     ]
     return {s.topic: s for s in specs}
 

@@ -27,6 +27,7 @@ from creditstream.domain.catalog import UnitCatalog
 from creditstream.settings import Settings
 from creditstream.topics import INBOUND, ensure_topics, topic_specs
 from stream_apps import metrics
+from creditstream.keys import KeyRing
 from stream_apps.processing import BatchProcessor, BatchStats, InboundMessage
 from stream_apps.tables import StreamTables
 
@@ -46,7 +47,8 @@ class StreamPipeline:
                  source_topic: str = INBOUND):
         self.settings = settings
         self.tables = StreamTables()
-        self.processor = BatchProcessor(self.tables, catalog, clock_offset_days)
+        self.processor = BatchProcessor(self.tables, catalog, clock_offset_days,
+                                        pseudonyms=KeyRing.for_settings(settings).current)
         self.batch_size = batch_size or max(settings.worker_batch_size, 1)
         self.poll_timeout = poll_timeout
         # Not the app id itself: faust's own consumer joins that group (with its own protocol).
@@ -148,7 +150,7 @@ class StreamPipeline:
 
     def run(self) -> None:
         ensure_topics(self.settings.bootstrap_servers,
-                      topic_specs(self.settings.topic_partitions, self.settings.topic_replication))
+                      topic_specs(self.settings.topic_partitions, self.settings.topic_replication, self.settings.inbound_retention_days))
         producer = self._producer()
         producer.init_transactions(30)
         consumer = self._consumer()

@@ -14,7 +14,7 @@ import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, NamedTuple
+from typing import Callable, Iterable, NamedTuple
 
 from avro_schemas.codec import BLACKLIST_ENTRY, CREDIT_EVENT, REJECTION, VALIDATED_RECORD, UndecodableMessage, codec
 from creditstream.domain import reasons as R
@@ -24,6 +24,7 @@ from creditstream.domain.dedup import Sighting, duplicate_of, expired, is_replay
 from creditstream.domain.lists import BLACK, apply_change, expire, settle
 from creditstream.domain.normalise import china_date_of_millis, epoch_days
 from creditstream.domain.privacy import prohibited_attribute
+from creditstream.domain.pseudonym import Pseudonymiser, ephemeral_pseudonymiser
 from creditstream.domain.reasons import Reason
 from creditstream.domain.unit_counts import count_outcome, empty_counts
 from creditstream.topics import BLACKLIST, RECORDS, REDLIST, REJECTED, SIGHTINGS_RETENTION_DAYS
@@ -80,10 +81,17 @@ class BatchProcessor:
     """The stream's step, with the tables it reads and writes (through their batch overlay)."""
 
     def __init__(self, tables: StreamTables | None = None, catalog: UnitCatalog | None = None,
-                 clock_offset_days: int = 0):
+                 clock_offset_days: int = 0, pseudonyms: Callable[[], Pseudonymiser] | None = None):
+        """`pseudonyms` gives the current keys (a KeyRing's `current`, which follows rotations).
+        Without it a throw-away key set is made: persons are still never keyed by their number,
+        but the pseudonyms match no other process's — for tests and benchmarks only."""
         self.tables = tables or StreamTables()
         self.catalog = catalog or default_catalog()
         self.clock_offset = timedelta(days=clock_offset_days)
+        if pseudonyms is None:
+            throwaway = ephemeral_pseudonymiser()
+            pseudonyms = lambda: throwaway  # noqa: E731
+        self.pseudonyms = pseudonyms
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc) + self.clock_offset
@@ -94,6 +102,7 @@ class BatchProcessor:
         now_ms = int(now.timestamp() * 1000)
         today = epoch_days(china_date_of_millis(now_ms))
         stats = stats if stats is not None else BatchStats()
+        keys = self.pseudonyms()  # once per batch: a rotation takes effect at a batch boundary
         out: list[OutboundMessage] = []
         for msg in messages:
             try:
@@ -109,7 +118,7 @@ class BatchProcessor:
             unit, category = event["source_unit"], event["category"]
             stats.events_in[(unit, category)] += 1
             try:
-                outcome = assess(event, now, self.catalog)
+                outcome = assess(event, now, self.catalog, keys)
                 encoded, writes, replay = self._route(msg, outcome, today, now_ms)
             except Exception as exc:  # a rule that raises must not stop the stream or lose the record
                 log.error("internal error on %s-%s@%s: %s", msg.topic, msg.partition, msg.offset, _where(exc))

@@ -17,12 +17,14 @@ from creditstream.domain import reasons as R
 from creditstream.domain.catalog import UnitCatalog, load_catalog
 from creditstream.domain.categories import FIELD_LABELS_ZH, REQUIRED_FIELDS
 from creditstream.domain.divisions import is_known_division
-from creditstream.domain.identifiers import (division_code, identify_subject, mask_id_number,
-                                             normalise_document_number, sex_from_id, uscc_subject_type)
+from creditstream.domain.identifiers import (compact, division_code, id15_to_18, identify_subject, is_masked_id,
+                                             mask_id_number, normalise_document_number, sex_from_id,
+                                             uscc_subject_type)
 from creditstream.domain.lists import ListChange, list_change_for
 from creditstream.domain.normalise import (InvalidDate, InvalidSex, china_date_of_millis, epoch_days, is_no_expiry,
                                            normalise_name, normalise_sex, normalise_text, parse_date, present)
 from creditstream.domain.privacy import mask_ids_in_text, scrub
+from creditstream.domain.pseudonym import Pseudonymiser
 from creditstream.domain.reasons import Reason
 from creditstream.domain.timeliness import working_days_between
 
@@ -98,7 +100,28 @@ def natural_key(category: str, subject_key: str, document_number: str | None, de
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
 
 
-def assess(event: dict, now: datetime | None = None, catalog: UnitCatalog | None = None) -> Outcome:
+# Kinds of person key that are a real document number: pseudonymised past validation. A masked
+# number (ID_NUMBER_MASKED) is already unreadable and stays as it is.
+_PERSONAL_KEY_KINDS = frozenset({"ID_NUMBER", "OTHER"})
+# Raw fields that carry the legal representative's (a natural person's) ID number.
+LEGAL_REPRESENTATIVE_ID_FIELDS = ("XK_FR_ZJHM", "XK_FR_SFZH", "CF_FR_ZJHM", "CF_FR_SFZH", "法定代表人证件号码",
+                                  "法定代表人身份证号码", "法定代表人或者负责人证件号码", "法定代表人或负责人证件号码")
+
+
+def _legal_representative_id(event_raw: dict | None) -> str | None:
+    for name in LEGAL_REPRESENTATIVE_ID_FIELDS:
+        value = present((event_raw or {}).get(name))
+        if value:
+            number = compact(value)
+            return id15_to_18(number) or number if len(number) == 15 else number
+    return None
+
+
+def assess(event: dict, now: datetime | None = None, catalog: UnitCatalog | None = None,
+           pseudonyms: Pseudonymiser | None = None) -> Outcome:
+    """`pseudonyms`: the deployment's keys; a natural person's ID number (and a legal
+    representative's) leaves as a pseudonym and a sealed copy. Without it the key stays as
+    reported: only for dry runs whose result never leaves the machine (`creditstream validate`)."""
     catalog = catalog or default_catalog()
     now_ms = _millis(now or datetime.now(timezone.utc))
     today = china_date_of_millis(now_ms)
@@ -194,6 +217,15 @@ def assess(event: dict, now: datetime | None = None, catalog: UnitCatalog | None
     if not is_known_division(region):
         region = (unit.region or None) if unit else None
     status = _DECISION_STATUS.get(present(decision.get("status")) or "", present(decision.get("status")))
+    subject_key, masked, sealed = ident.key, None, None
+    if person or ident.kind.startswith("ID_NUMBER"):
+        masked = ident.key if ident.kind == "ID_NUMBER_MASKED" else mask_id_number(ident.key)
+    if pseudonyms is not None and person and ident.kind in _PERSONAL_KEY_KINDS:
+        subject_key, sealed = pseudonyms.pseudonym(ident.key), pseudonyms.seal(ident.key)
+    rep_number = _legal_representative_id(event.get("raw")) if not person else None
+    rep_key = rep_sealed = None
+    if rep_number and pseudonyms is not None and not is_masked_id(rep_number):
+        rep_key, rep_sealed = pseudonyms.pseudonym(rep_number), pseudonyms.seal(rep_number)
     record = {
         "event_id": event["event_id"],
         "source_unit": event["source_unit"],
@@ -204,7 +236,7 @@ def assess(event: dict, now: datetime | None = None, catalog: UnitCatalog | None
         "reported_at": reported_at,
         "processed_at": now_ms,
         "subject_type": stype,
-        "subject_key": ident.key,
+        "subject_key": subject_key,
         "subject_key_kind": ident.kind,
         "subject_name": name,
         "sex": sex,
@@ -232,9 +264,14 @@ def assess(event: dict, now: datetime | None = None, catalog: UnitCatalog | None
         "legal_basis": normalise_text(matter.get("legal_basis")),
         "other_ids": other_ids,
         "flags": flags,
+        "subject_masked": masked,
+        "subject_sealed": sealed,
+        "legal_representative_id_key": rep_key,
+        "legal_representative_id_masked": mask_id_number(rep_number) if rep_number else None,
+        "legal_representative_id_sealed": rep_sealed,
     }
     outcome = Outcome(record=record, prohibited_dropped=dropped)
-    outcome.natural_key = natural_key(category, ident.key, record["document_number"], decided, status,
+    outcome.natural_key = natural_key(category, subject_key, record["document_number"], decided, status,
                                       record["matter_name"], record["cause"], record["content"])
     effect = catalog.list_effect(record["catalog"], category)
     if effect:

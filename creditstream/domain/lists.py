@@ -36,6 +36,8 @@ class ListChange(NamedTuple):
     basis: dict | None          # list / red_list: the basis record
     target_documents: tuple[str, ...] = ()  # repair: the basis documents repaired; empty = all
     reason: str | None = None   # why: the repair decision's number, 注销 or 吊销
+    subject_masked: str | None = None  # a person's ID number masked, for display
+    subject_sealed: str | None = None  # a person's ID number sealed (AES-GCM)
 
     @property
     def lists(self) -> tuple[str, ...]:
@@ -54,7 +56,8 @@ def basis_id(category: str, document_number: str | None, event_id: str) -> str:
 def list_change_for(effect: str, record: dict, raw: dict) -> ListChange:
     common = dict(effect=effect, event_id=record["event_id"], subject_key=record["subject_key"],
                   subject_type=record["subject_type"], subject_key_kind=record["subject_key_kind"],
-                  subject_name=record["subject_name"])
+                  subject_name=record["subject_name"], subject_masked=record.get("subject_masked"),
+                  subject_sealed=record.get("subject_sealed"))
     if effect in ("list", "red_list"):
         status, reason = _STATUS_FOR_DECISION.get(record.get("decision_status") or "正常", ("ACTIVE", None))
         basis = {
@@ -76,6 +79,7 @@ def list_change_for(effect: str, record: dict, raw: dict) -> ListChange:
 def _new_state(change: ListChange) -> dict:
     return {"subject_key": change.subject_key, "subject_type": change.subject_type,
             "subject_key_kind": change.subject_key_kind, "subject_name": change.subject_name,
+            "subject_masked": change.subject_masked, "subject_sealed": change.subject_sealed,
             "basis": {}, "listed": False}
 
 
@@ -94,6 +98,9 @@ def apply_change(state: dict | None, change: ListChange, list_kind: str, today_d
     state = {**state, "basis": dict(state["basis"])}
     if change.subject_name:
         state["subject_name"] = change.subject_name
+    if change.subject_sealed and not state.get("subject_sealed"):
+        # Kept once set: a fresh seal (new nonce) of the same number must not republish the entry.
+        state["subject_masked"], state["subject_sealed"] = change.subject_masked, change.subject_sealed
     basis_map = state["basis"]
     if change.basis is not None:
         new = change.basis
@@ -166,6 +173,8 @@ def entry_for(state: dict, now_ms: int) -> dict:
         "status_since": since_status,
         "status_reason": reason,
         "updated_at": now_ms,
+        "subject_masked": state.get("subject_masked"),
+        "subject_sealed": state.get("subject_sealed"),
     }
 
 

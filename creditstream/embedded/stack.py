@@ -76,7 +76,7 @@ class EmbeddedStack:
         try:
             if self.kafka:
                 self.timings["broker"] = self.kafka.start(log=self.log)
-            ensure_topics(s.bootstrap_servers, topic_specs(s.topic_partitions, s.topic_replication))
+            ensure_topics(s.bootstrap_servers, topic_specs(s.topic_partitions, s.topic_replication, s.inbound_retention_days))
             started = time.monotonic()
             self.start_sink()
             self.timings["sink"] = time.monotonic() - started

@@ -15,8 +15,10 @@ from creditstream.embedded.stack import EmbeddedStack, SinkClient
 from creditstream.topics import INBOUND, topic_specs
 from producers.credit_producer import CreditProducer, message_key
 from producers.demo_feed import DemoFeed, make_uscc
+from tests.unit.test_domain_identifiers import make_id_number
 from sinks.clickhouse import connect
 from tests.conftest import stack_settings, wait_for
+from creditstream.keys import KeyRing
 from tests.integration.test_end_to_end import read_topic
 
 pytestmark = pytest.mark.integration
@@ -144,30 +146,61 @@ def test_blacklist_entry_appears_then_leaves_by_repair_and_by_expiry(stack):
     assert final[kept] is not None and final[kept]["status"] == "ACTIVE"
 
 
-def test_prohibited_attributes_reach_no_topic_past_inbound_and_no_log(stack, expected):
+def person_event(number: str, doc: str, *, cause="拒不履行生效法律文书确定义务") -> dict:
+    event = firm_event("COURT-420200", "COURT-SXBZXR", "COURT_DISHONEST", "", doc, raw=dict(PROHIBITED))
+    event["subject"] = {"type": "NATURAL_PERSON", "uscc": None, "id_type": "身份证", "id_number": number,
+                        "plate": None, "name": "王伟", "sex": "男", "legal_representative": None, "other_ids": {}}
+    event["event_id"] = event_id("COURT-420200", "COURT-SXBZXR", "COURT_DISHONEST", message_key(event["subject"]), doc)
+    event["matter"].update(name="失信被执行人", cause=cause)
+    event["decision"]["authority"] = "黄石市中级人民法院"
+    return event
+
+
+def id_forms(number: str) -> list[bytes]:
+    """The clear number and the runs of it that would still identify (birth date and sequence)."""
+    return [number.encode(), number[6:].encode(), number[:14].encode()]
+
+
+def test_prohibited_attributes_and_clear_id_numbers_reach_no_topic_past_inbound_and_no_log(stack, expected):
     settings = stack.settings
     rng = random.Random(9)
+    person, rejected_person, representative = (make_id_number(rng, "420202") for _ in range(3))
     good = firm_event("SAMR-420200", "SAMR-CF", "PENALTY", make_uscc(rng, "420202"), "黄市监罚〔2026〕77号",
-                      raw=dict(PROHIBITED))
+                      raw={**PROHIBITED, "CF_FR_ZJHM": representative, "备注": f"法定代表人身份证 {representative}"})
     broken = make_uscc(rng, "420202")
     bad = firm_event("SAMR-420200", "SAMR-CF", "PENALTY", broken[:-1] + ("0" if broken[-1] != "0" else "1"),
                      "黄市监罚〔2026〕78号", raw=dict(PROHIBITED))
+    listed = person_event(person, "(2026)鄂02执77号")
+    refused = person_event(rejected_person, "(2026)鄂02执78号", cause=None)
     before = stored_total(settings)
     with CreditProducer(settings.bootstrap_servers) as producer:
-        producer.send(good)
-        producer.send(bad)
-    wait_for(lambda: stored_total(settings) - before >= 2, 120, what="both events stored")
+        for event in (good, bad, listed, refused):
+            producer.send(event)
+    wait_for(lambda: stored_total(settings) - before >= 4, 120, what="all four events stored")
     marker = MARKER.encode()
+    numbers = [person, rejected_person, representative]
+    secrets_ = [marker] + [form for n in numbers for form in id_forms(n)]
     inbound = read_topic(settings.bootstrap_servers, INBOUND)
-    assert any(marker in v for _, v in inbound), "the marker never went in; the scan would prove nothing"
+    for secret in (marker, person.encode(), representative.encode()):
+        assert any(secret in v for _, v in inbound), "a value never went in; the scan would prove nothing"
     for spec in topic_specs(settings.topic_partitions):
         if spec.name == INBOUND:
             continue
-        leaks = [k for k, v in read_topic(settings.bootstrap_servers, spec.name) if v and marker in v]
-        assert leaks == [], f"a prohibited value reached {spec.name}"
+        for key, value in read_topic(settings.bootstrap_servers, spec.name):
+            for secret in secrets_:
+                assert secret not in (key or b"") and secret not in (value or b""), \
+                    f"{secret[:4]!r}… reached {spec.name}"
     for log_file in settings.log_dir.glob("*.log*"):
-        assert marker not in log_file.read_bytes(), f"a prohibited value reached {log_file.name}"
+        text = log_file.read_bytes()
+        for secret in secrets_:
+            assert secret not in text, f"a private value reached {log_file.name}"
+    # the person is listed under the pseudonym, and the sealed number opens with the stack's keys
+    keys = KeyRing.for_settings(settings).current()
+    entry = latest_entries(settings)[keys.pseudonym(person)]
+    assert entry["status"] == "ACTIVE" and entry["subject_masked"] == person[:10] + "****" + person[-4:]
+    assert keys.open(entry["subject_sealed"]) == person
     expected["privacy"] = (good["event_id"], bad["event_id"])
+    expected["numbers"] = numbers
 
 
 def test_clickhouse_holds_each_event_once_and_no_prohibited_value(stack, expected):
@@ -190,7 +223,16 @@ def test_clickhouse_holds_each_event_once_and_no_prohibited_value(stack, expecte
     tables = [r[0] for r in client.query(
         "SELECT name FROM system.tables WHERE database = %(db)s AND engine NOT LIKE '%%View%%'",
         parameters={"db": db}).result_rows]
+    secrets_ = [MARKER] + [form.decode() for n in expected["numbers"] for form in id_forms(n)]
     for table in tables:
-        hits = client.query(f"SELECT count() FROM {db}.`{table}` WHERE position(toString(tuple(*)), %(m)s) > 0",
-                            parameters={"m": MARKER}).result_rows[0][0]
-        assert hits == 0, f"a prohibited value is stored in {table}"
+        for secret in secrets_:
+            hits = client.query(f"SELECT count() FROM {db}.`{table}` WHERE position(toString(tuple(*)), %(m)s) > 0",
+                                parameters={"m": secret}).result_rows[0][0]
+            assert hits == 0, f"a private value is stored in {table}"
+    keys = KeyRing.for_settings(settings).current()
+    sealed = client.query(f"SELECT subject_sealed, legal_representative_id_sealed FROM {db}.records "
+                          f"WHERE subject_key = %(k)s OR legal_representative_id_key = %(r)s ORDER BY subject_key",
+                          parameters={"k": keys.pseudonym(expected["numbers"][0]),
+                                      "r": keys.pseudonym(expected["numbers"][2])}).result_rows
+    opened = {keys.open(v) for row in sealed for v in row if v}
+    assert opened == {expected["numbers"][0], expected["numbers"][2]}

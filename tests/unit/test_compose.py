@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRETS = {"CLICKHOUSE_PASSWORD": "x1", "CREDITSTREAM_API_TOKEN": "x2", "GRAFANA_ADMIN_PASSWORD": "x3"}
+SECRETS = {"CLICKHOUSE_PASSWORD": "x1", "CREDITSTREAM_API_TOKEN": "x2", "GRAFANA_ADMIN_PASSWORD": "x3",
+           "KEYS_FILE": "./secrets/keys.json"}
 
 pytestmark = pytest.mark.skipif(shutil.which("docker-compose") is None,
                                 reason="docker-compose is installed by scripts/install-system-deps")
@@ -36,6 +37,8 @@ def test_compose_file_is_valid_and_has_the_stack():
         assert env["CREDITSTREAM_KAFKA_BOOTSTRAP"].startswith("kafka-1:9092")
         assert env["CREDITSTREAM_CLICKHOUSE_DSN"].startswith("http://")
         assert "build" in services[name]
+        assert env["CREDITSTREAM_KEYS_FILE"] == "/run/secrets/creditstream_keys"
+        assert [s["source"] for s in services[name]["secrets"]] == ["creditstream_keys"]
 
 
 def test_compose_refuses_to_start_without_secrets():

@@ -11,6 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 from avro_schemas.codec import BLACKLIST_ENTRY, CREDIT_EVENT, REJECTION, VALIDATED_RECORD, codec
 from creditstream.topics import BLACKLIST, RECORDS, REDLIST, REJECTED
+from creditstream.domain.pseudonym import Pseudonymiser
 from stream_apps import processing
 from stream_apps.processing import BatchProcessor, BatchStats, InboundMessage
 from tests.unit.test_domain_assessment import NOW, make_event
@@ -140,10 +141,10 @@ def test_red_list_goes_to_its_own_topic():
 def test_a_rule_that_raises_rejects_its_record_as_internal_error_and_the_rest_go_on(monkeypatch, caplog):
     real = processing.assess
 
-    def flaky(event, now=None, catalog=None):
+    def flaky(event, now=None, catalog=None, pseudonyms=None):
         if event["event_id"] == "bad":
             raise ZeroDivisionError(event["subject"]["uscc"])  # a message quoting a value
-        return real(event, now, catalog)
+        return real(event, now, catalog, pseudonyms)
 
     monkeypatch.setattr(processing, "assess", flaky)
     bad = make_event(event_id="bad")
@@ -197,3 +198,48 @@ def test_aborted_batch_leaves_the_tables_as_they_were():
 def test_process_batch_keeps_its_old_signature():
     out = processing.process_batch(messages([make_event()]), NOW)
     assert [o.topic for o in out] == [RECORDS]
+
+
+def test_a_persons_id_number_leaves_validation_only_as_pseudonym_masked_and_sealed():
+    keys = Pseudonymiser({"h1": b"h" * 32}, "h1", {"k1": b"k" * 32}, "k1")
+    processor = BatchProcessor(pseudonyms=lambda: keys)
+    person = make_event(category="COURT_DISHONEST", person=True, catalog="COURT-SXBZXR", event_id="p-1")
+    number = person["subject"]["id_number"]
+    again = make_event(category="COURT_DISHONEST", person=True, catalog="COURT-SXBZXR", event_id="p-2",
+                       source_unit="COURT-420200")  # the same decision from another unit
+    org = make_event(event_id="o-1", raw={"CF_FR_ZJHM": number, "备注": f"法定代表人 {number}"})
+    out, _ = run(processor, messages([person, again, org]))
+    for o in out:  # the number itself in no key, no value, in no form but the masked one
+        assert number.encode() not in o.key and (o.value is None or number.encode() not in o.value)
+        assert number[6:14].encode() not in (o.value or b"")  # nor its birth date run unmasked
+    first, second, company = decoded(out, RECORDS)
+    assert first["subject_key"] == keys.pseudonym(number) and first["subject_key_kind"] == "ID_NUMBER"
+    assert first["subject_masked"] == number[:10] + "****" + number[-4:]
+    assert keys.open(first["subject_sealed"]) == number
+    assert second["duplicate_of"] == "p-1"  # de-duplication works on the pseudonym
+    entry = decoded(out, BLACKLIST)[0]
+    assert entry["subject_key"] == keys.pseudonym(number) and keys.open(entry["subject_sealed"]) == number
+    assert entry["subject_masked"] == first["subject_masked"]
+    assert [o.key for o in out if o.topic == BLACKLIST] == [keys.pseudonym(number).encode()]
+    # organisations keep their public USCC; the legal representative's number is pseudonymised
+    assert company["subject_key"] == org["subject"]["uscc"] and company["subject_sealed"] is None
+    assert company["legal_representative_id_key"] == keys.pseudonym(number)
+    assert keys.open(company["legal_representative_id_sealed"]) == number
+    assert company["raw"]["CF_FR_ZJHM"] == company["legal_representative_id_masked"]
+
+
+def test_a_key_rotation_between_batches_keeps_old_seals_readable_and_subjects_findable():
+    old = Pseudonymiser({"h1": b"h" * 32}, "h1", {"k1": b"k" * 32}, "k1")
+    new = Pseudonymiser({"h1": b"h" * 32}, "h1", {"k1": b"k" * 32, "k2": b"n" * 32}, "k2")
+    current = [old]
+    processor = BatchProcessor(pseudonyms=lambda: current[0])
+    event = make_event(category="COURT_DISHONEST", person=True, catalog="COURT-SXBZXR", event_id="p-1")
+    before, _ = run(processor, messages([event]))
+    current[0] = new
+    after, _ = run(processor, messages([make_event(category="COURT_DISHONEST", person=True, catalog="COURT-SXBZXR",
+                                                   event_id="p-9", decision__document_number="X-9")],
+                                       first_offset=1))
+    sealed_old, sealed_new = decoded(before, RECORDS)[0]["subject_sealed"], decoded(after, RECORDS)[0]["subject_sealed"]
+    assert sealed_old.startswith("k1:") and sealed_new.startswith("k2:")
+    assert new.open(sealed_old) == new.open(sealed_new) == event["subject"]["id_number"]
+    assert decoded(before, RECORDS)[0]["subject_key"] == decoded(after, RECORDS)[0]["subject_key"]
