@@ -44,22 +44,39 @@ def _rate(events, keys, now, catalog) -> float:
     return len(events) / (time.perf_counter() - start)
 
 
+def _direct_cost_us(numbers: list[str]) -> float:
+    """Pseudonym (uncached: a fresh key set) and seal of every number, µs each."""
+    from creditstream.domain.pseudonym import ephemeral_pseudonymiser
+
+    keys = ephemeral_pseudonymiser()
+    start = time.perf_counter()
+    for number in numbers:
+        keys.pseudonym(number)
+        keys.seal(number)
+    return (time.perf_counter() - start) / len(numbers) * 1e6
+
+
 def bench_pseudonymisation() -> list[dict]:
     from creditstream.domain.assessment import default_catalog
     from creditstream.domain.pseudonym import ephemeral_pseudonymiser
 
     events, now, catalog = _person_events(RECORDS), datetime.now(timezone.utc), default_catalog()
-    _rate(events[:2000], None, now, catalog)  # warm the caches of both sides alike
-    keys = ephemeral_pseudonymiser()
-    plain = max(_rate(events, None, now, catalog) for _ in range(3))
-    keyed = max(_rate(events, keys, now, catalog) for _ in range(3))
-    extra_us = 1e6 / keyed - 1e6 / plain
+    _rate(events, None, now, catalog)  # warm the rules' caches for both sides alike
+    plain, keyed = [], []
+    for _ in range(5):  # interleaved, so a busy moment of the machine hits both sides
+        plain.append(_rate(events, None, now, catalog))
+        keyed.append(_rate(events, ephemeral_pseudonymiser(), now, catalog))  # fresh keys: no cached pseudonym
+    plain_rate, keyed_rate = sorted(plain)[2], sorted(keyed)[2]
+    direct = sorted(_direct_cost_us([e["subject"]["id_number"] for e in events]) for _ in range(5))[2]
     return [
-        {"benchmark": f"rules on {RECORDS:,} person records, ID numbers kept (baseline)", "figure": plain,
+        {"benchmark": f"rules on {RECORDS:,} person records, ID numbers kept (baseline, median of 5)",
+         "figure": plain_rate, "unit": "records/s"},
+        {"benchmark": "same rules, pseudonymised and sealed (HMAC-SHA256 + AES-GCM)", "figure": keyed_rate,
          "unit": "records/s"},
-        {"benchmark": "same, pseudonymised and sealed (HMAC-SHA256 + AES-GCM)", "figure": keyed, "unit": "records/s"},
-        {"benchmark": "cost of pseudonymisation per person record", "figure": extra_us, "unit": "µs",
-         "requirement": f"<= 10 % of the {BUDGET_US:.0f} µs/event budget", "ok": extra_us <= BUDGET_US / 10},
+        {"benchmark": "difference per person record (noisy: two rates subtracted)",
+         "figure": 1e6 / keyed_rate - 1e6 / plain_rate, "unit": "µs"},
+        {"benchmark": "pseudonym + seal of one ID number, measured alone", "figure": direct, "unit": "µs",
+         "requirement": f"<= 10 % of the {BUDGET_US:.0f} µs/event budget", "ok": direct <= BUDGET_US / 10},
     ]
 
 
