@@ -60,6 +60,9 @@ def _print_addresses(stack) -> None:
     # soft_wrap: an address broken over two lines cannot be copied or clicked
     console.print(f"live page   {live_page_url(settings.sink_url, service_token(settings))}", soft_wrap=True)
     console.print(f"Prometheus  {stack.prometheus.url if stack.prometheus else 'not running'}", soft_wrap=True)
+    if "ingest" in stack.processes:
+        base = f"http://127.0.0.1:{settings.ingest_port}"
+        console.print(f"ingest      {base}/v1/reports (HTTP push), {base}/form (online form)", soft_wrap=True)
 
 
 @app.command()
@@ -69,9 +72,17 @@ def up(demo: bool = typer.Option(True, help="Run the synthetic demo feed."),
     """Start the embedded stack (Kafka, topics, sink, worker, demo feed) and show live counts."""
     from creditstream.embedded.stack import EmbeddedStack, SinkClient
 
+    from creditstream.auth.tokens import TokenStore
+
     settings = get_settings()
     stack = EmbeddedStack(settings, demo=demo, demo_rate=rate, log=lambda m: console.print(f"[dim]{m}[/dim]"),
-                          prometheus=True)
+                          prometheus=True, ingest=True)
+    # Made here, not by the ingest child, so that it is shown on this terminal and never in a log file.
+    settings.secrets_dir.mkdir(parents=True, exist_ok=True)
+    admin = TokenStore.for_settings(settings).bootstrap_admin()
+    if admin:
+        console.print("[bold yellow]first start:[/bold yellow] administrator token (shown this once, stored only "
+                      f"as a hash; `creditstream tokens create` makes unit tokens):\n    {admin}", soft_wrap=True)
     # SIGTERM as Ctrl-C, so a supervisor stopping us also stops everything we started.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     started = time.monotonic()

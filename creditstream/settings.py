@@ -73,8 +73,22 @@ class Settings(BaseSettings):
     # Ingest service (`creditstream serve`): HTTP push, online form, zero reports; unit tokens
     # live in <data_dir>/secrets/tokens.json.
     ingest_port: int = 18180
+    # The first `serve` prints an administrator token once. Off in compose, where stdout is a log:
+    # there the operator runs `creditstream tokens create --unit PLATFORM --scope admin` instead.
+    bootstrap_admin: bool = True
     ingest_max_body_bytes: int = 5 * 1024 * 1024
     ingest_max_records: int = 5000
+    # Per token: requests a second on average and in a burst; beyond them 429 with Retry-After.
+    ingest_rate_per_second: float = 20.0
+    ingest_rate_burst: int = 40
+
+    # Check service (`creditstream checks serve`): blacklist checks, feedback, objections.
+    check_port: int = 18190
+    check_bind: str = "127.0.0.1"
+    check_max_body_bytes: int = 4 * 1024 * 1024   # a bulk of 50,000 ids is about 1.2 MB
+    check_max_bulk_subjects: int = 50_000
+    check_rate_per_token: float = 5000.0          # requests a second, per token
+    check_burst_per_token: int = 10_000
 
     # Demo feed for `creditstream up`.
     demo_rate: float = 200.0  # records per second
@@ -94,6 +108,10 @@ class Settings(BaseSettings):
     @property
     def sink_url(self) -> str:
         return f"http://127.0.0.1:{self.sink_port}"
+
+    @property
+    def check_url(self) -> str:
+        return f"http://127.0.0.1:{self.check_port}"
 
     @property
     def log_dir(self) -> Path:

@@ -23,9 +23,10 @@ def free_ports(n: int) -> list[int]:
 
 
 def stack_settings(data_dir, **overrides) -> Settings:
-    kafka, controller, sink, web = free_ports(4)
+    kafka, controller, sink, web, ingest = free_ports(5)
     values = dict(data_dir=data_dir, kafka_port=kafka, kafka_controller_port=controller, sink_port=sink,
-                  worker_web_port=web, topic_partitions=2, sink_batch_seconds=0.3, demo_rate=500.0)
+                  worker_web_port=web, ingest_port=ingest, topic_partitions=2, sink_batch_seconds=0.3,
+                  demo_rate=500.0)
     values.update(overrides)
     return Settings(**values)
 

@@ -22,7 +22,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on."),
 
     settings = get_settings()
     app, ctx = build_app(settings)
-    admin = ctx.store.bootstrap_admin()
+    admin = ctx.store.bootstrap_admin() if settings.bootstrap_admin else None
     if admin:
         console.print("[bold yellow]first start:[/bold yellow] an administrator token was created. It is shown "
                       "this once and stored only as a hash; keep it safe:")

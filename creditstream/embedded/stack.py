@@ -43,18 +43,23 @@ class SinkClient:
             return json.loads(response.read())
 
     def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(self.base + "/healthz", timeout=1) as response:
-                return response.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
+        return _healthy(self.base + "/healthz")
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 class EmbeddedStack:
     def __init__(self, settings: Settings, demo: bool = False, demo_rate: float | None = None, log=print,
-                 prometheus: bool = False):
+                 prometheus: bool = False, ingest: bool = False):
         self.settings = settings
         self.demo = demo
+        self.want_ingest = ingest  # `up` asks for it: units' HTTP push, online form, zero reports
         self.want_prometheus = prometheus  # `up` asks for it; tests of other parts need no scraper
         self.prometheus: EmbeddedPrometheus | None = None
         self.demo_rate = demo_rate or settings.demo_rate
@@ -81,6 +86,8 @@ class EmbeddedStack:
             self.start_sink()
             self.timings["sink"] = time.monotonic() - started
             self.start_worker()
+            if self.want_ingest:
+                self.start_ingest()
             if self.demo:
                 self._spawn("feed", [sys.executable, "-m", "creditstream", "feed", "--rate", str(self.demo_rate)])
             if self.want_prometheus:
@@ -99,6 +106,18 @@ class EmbeddedStack:
                 raise EmbeddedStackError("the sink exited during start-up:\n" + proc.tail())
             if time.monotonic() > deadline:
                 raise EmbeddedStackError("the sink did not become ready; see " + str(proc.log_path))
+            time.sleep(0.1)
+
+    def start_ingest(self, timeout: float = 60.0) -> None:
+        """`creditstream serve`: HTTP push, the online form and zero reports on the ingest port."""
+        s = self.settings
+        proc = self._spawn("ingest", [sys.executable, "-m", "creditstream", "serve", "--port", str(s.ingest_port)])
+        deadline = time.monotonic() + timeout
+        while not _healthy(f"http://127.0.0.1:{s.ingest_port}/healthz"):
+            if not proc.alive():
+                raise EmbeddedStackError("the ingest service exited during start-up:\n" + proc.tail())
+            if time.monotonic() > deadline:
+                raise EmbeddedStackError("the ingest service did not become ready; see " + str(proc.log_path))
             time.sleep(0.1)
 
     def start_worker(self) -> None:
@@ -136,7 +155,7 @@ class EmbeddedStack:
         if self.prometheus:
             self.prometheus.stop()
             self.prometheus = None
-        for name in ("feed", "worker", "sink"):
+        for name in ("feed", "ingest", "worker", "sink"):
             proc = self.processes.pop(name, None)
             if proc:
                 proc.stop()

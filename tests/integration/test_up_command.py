@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -43,9 +46,14 @@ def test_up_shows_growing_counts_and_ctrl_c_stops_everything(tmp_path):
             return sum(u["records"] + u["rejected"] for u in sink.get("/v1/counts")["units"])
 
         first = wait_for(total, 120, what="the first stored records")
+        ingest = f"http://127.0.0.1:{settings.ingest_port}"
+        assert urllib.request.urlopen(f"{ingest}/healthz", timeout=5).status == 200
+        with pytest.raises(urllib.error.HTTPError) as refused:  # the units' push answers, and wants a token
+            urllib.request.urlopen(urllib.request.Request(f"{ingest}/v1/reports", data=b"{}", method="POST"), timeout=5)
+        assert refused.value.code == 401
         wait_for(lambda: total() > first, 60, what="the counts to grow")
         started = _descendants(up.pid)
-        assert len(started) >= 4, "expected broker, sink, worker and feed under `up`"
+        assert len(started) >= 5, "expected broker, sink, worker, ingest and feed under `up`"
         os.killpg(up.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         output, _ = up.communicate(timeout=90)
     finally:
@@ -55,8 +63,12 @@ def test_up_shows_growing_counts_and_ctrl_c_stops_everything(tmp_path):
     assert up.returncode == 0, text[-2000:]
     assert "nothing left running" in text
     assert "Traceback" not in text
+    admin = re.search(r"(cst_[\w-]+)", text)
+    assert admin, "the first start shows the administrator token once"
+    for log_file in settings.log_dir.glob("*.log*"):  # shown on the terminal, written nowhere
+        assert admin.group(1).encode() not in log_file.read_bytes(), log_file.name
     time.sleep(0.5)
     alive = [p for p in started if os.path.exists(f"/proc/{p}")]
     assert alive == [], f"processes left behind: {alive}"
-    for port in (settings.kafka_port, settings.kafka_controller_port, settings.sink_port):
+    for port in (settings.kafka_port, settings.kafka_controller_port, settings.sink_port, settings.ingest_port):
         assert not port_open("127.0.0.1", port)

@@ -30,9 +30,10 @@ def test_compose_file_is_valid_and_has_the_stack():
     config = yaml.safe_load(result.stdout)
     services = config["services"]
     for name in ("kafka-1", "kafka-2", "kafka-3", "schema-registry", "clickhouse", "prometheus", "grafana",
-                 "worker", "sink"):
+                 "worker", "sink", "ingest"):
         assert name in services, f"service {name} missing"
-    for name in ("worker", "sink"):
+    assert services["ingest"]["environment"]["CREDITSTREAM_BOOTSTRAP_ADMIN"] == "false"  # no token in a log
+    for name in ("worker", "sink", "ingest"):
         env = services[name]["environment"]
         assert env["CREDITSTREAM_KAFKA_BOOTSTRAP"].startswith("kafka-1:9092")
         assert env["CREDITSTREAM_CLICKHOUSE_DSN"].startswith("http://")
