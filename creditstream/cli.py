@@ -13,6 +13,7 @@ from creditstream.commands import schemas as schemas_commands
 from creditstream.commands import load as load_commands, validate as validate_commands
 from creditstream.commands import serve as serve_commands, tokens as tokens_commands, zero_report as zero_report_commands
 from creditstream.commands import keys as keys_commands, report as report_commands
+from creditstream.commands import checks as checks_commands
 from creditstream.embedded.kafka import EmbeddedStackError
 from creditstream.settings import get_settings
 
@@ -25,6 +26,7 @@ for _module in (load_commands, validate_commands, serve_commands, tokens_command
     _module.register(app)
 report_commands.register(app)
 keys_commands.register(app)
+checks_commands.register(app)
 console = Console()
 err = Console(stderr=True)
 
@@ -76,7 +78,7 @@ def up(demo: bool = typer.Option(True, help="Run the synthetic demo feed."),
 
     settings = get_settings()
     stack = EmbeddedStack(settings, demo=demo, demo_rate=rate, log=lambda m: console.print(f"[dim]{m}[/dim]"),
-                          prometheus=True, ingest=True)
+                          prometheus=True, ingest=True, checks=True)
     # Made here, not by the ingest child, so that it is shown on this terminal and never in a log file.
     settings.secrets_dir.mkdir(parents=True, exist_ok=True)
     admin = TokenStore.for_settings(settings).bootstrap_admin()

@@ -109,6 +109,10 @@ class CreditProducer:
         if self.sent % 1000 == 0:  # serve delivery callbacks often enough, without a call per message
             self._producer.poll(0)
 
+    def poll(self, timeout: float = 0.0) -> int:
+        """Serve delivery reports (for a long-running service that sends a few messages at a time)."""
+        return self._producer.poll(timeout)
+
     def flush(self, timeout: float = 30.0) -> int:
         """Wait for delivery reports; returns how many messages are still undelivered. Keeps
         waiting past ``timeout`` as long as deliveries are still coming in."""

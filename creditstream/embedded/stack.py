@@ -54,10 +54,21 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def _wait_healthy(proc: ManagedProcess, url: str, what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not _healthy(url):
+        if not proc.alive():
+            raise EmbeddedStackError(f"{what} exited during start-up:\n" + proc.tail())
+        if time.monotonic() > deadline:
+            raise EmbeddedStackError(f"{what} did not become ready; see {proc.log_path}")
+        time.sleep(0.1)
+
+
 class EmbeddedStack:
     def __init__(self, settings: Settings, demo: bool = False, demo_rate: float | None = None, log=print,
-                 prometheus: bool = False, ingest: bool = False):
+                 prometheus: bool = False, ingest: bool = False, checks: bool = False):
         self.settings = settings
+        self.want_checks = checks  # `up` asks for it: the approval-window check service
         self.demo = demo
         self.want_ingest = ingest  # `up` asks for it: units' HTTP push, online form, zero reports
         self.want_prometheus = prometheus  # `up` asks for it; tests of other parts need no scraper
@@ -88,6 +99,8 @@ class EmbeddedStack:
             self.start_worker()
             if self.want_ingest:
                 self.start_ingest()
+            if self.want_checks:
+                self.start_checks()
             if self.demo:
                 self._spawn("feed", [sys.executable, "-m", "creditstream", "feed", "--rate", str(self.demo_rate)])
             if self.want_prometheus:
@@ -112,13 +125,13 @@ class EmbeddedStack:
         """`creditstream serve`: HTTP push, the online form and zero reports on the ingest port."""
         s = self.settings
         proc = self._spawn("ingest", [sys.executable, "-m", "creditstream", "serve", "--port", str(s.ingest_port)])
-        deadline = time.monotonic() + timeout
-        while not _healthy(f"http://127.0.0.1:{s.ingest_port}/healthz"):
-            if not proc.alive():
-                raise EmbeddedStackError("the ingest service exited during start-up:\n" + proc.tail())
-            if time.monotonic() > deadline:
-                raise EmbeddedStackError("the ingest service did not become ready; see " + str(proc.log_path))
-            time.sleep(0.1)
+        _wait_healthy(proc, f"http://127.0.0.1:{s.ingest_port}/healthz", "the ingest service", timeout)
+
+    def start_checks(self, timeout: float = 60.0) -> None:
+        """The check service; it answers /healthz at once and /readyz once its index has read
+        credit.blacklist."""
+        proc = self._spawn("checks", [sys.executable, "-m", "checks"])
+        _wait_healthy(proc, f"{self.settings.check_url}/healthz", "the check service", timeout)
 
     def start_worker(self) -> None:
         self._spawn("worker", [sys.executable, "-m", "stream_apps", "worker", "--loglevel", "info"])
@@ -155,7 +168,7 @@ class EmbeddedStack:
         if self.prometheus:
             self.prometheus.stop()
             self.prometheus = None
-        for name in ("feed", "ingest", "worker", "sink"):
+        for name in ("feed", "ingest", "checks", "worker", "sink"):
             proc = self.processes.pop(name, None)
             if proc:
                 proc.stop()

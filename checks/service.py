@@ -1,0 +1,163 @@
+"""The check service's parts, wired from settings: the blacklist index, the objection book, the
+unit tokens, the pseudonymisation keys, and the producers of the audit topics and control records.
+
+Check records leave off the request path: the handler queues the record and a sender thread
+encodes and produces it; a failed delivery is produced again, and stopping the service drains the
+queue and flushes, so an orderly stop loses no audit record. Objections, feedback and control
+records are rarer and worth the wait: their answer comes after the broker's acknowledgement.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+from avro_schemas.codec import CHECK_FEEDBACK, CHECK_RECORD, OBJECTION_EVENT
+from checks.book import ObjectionBook
+from checks.index import BlacklistIndex
+from creditstream.auth.tokens import TokenStore
+from creditstream.domain.catalog import UnitCatalog, load_catalog
+from creditstream.topics import CHECK_FEEDBACK as FEEDBACK_TOPIC, CHECKS, INBOUND, OBJECTIONS
+from producers.credit_producer import CreditProducer
+
+log = logging.getLogger(__name__)
+
+
+class NotDelivered(RuntimeError):
+    """The broker did not acknowledge a record in time; nothing was changed."""
+
+
+class AuditSender:
+    """Produces queued check records on a thread; retries failed deliveries; drains on stop."""
+
+    def __init__(self, producer: CreditProducer):
+        self.producer = producer
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.retries = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="check-audit", daemon=True)
+
+    def start(self) -> "AuditSender":
+        self._thread.start()
+        return self
+
+    def emit(self, record: dict) -> None:
+        self.queue.put(record)
+
+    def emit_many(self, records: list[dict]) -> None:
+        self.queue.put(records)
+
+    def _send(self, record: dict) -> None:
+        def on_delivery(err, record=record):
+            if err is not None:  # produced again: an audit record is never dropped
+                self.retries += 1
+                self.queue.put(record)
+        self.producer.send(record, key=record["check_id"], on_delivery=on_delivery)
+
+    def _drain(self, wait: float) -> None:
+        try:
+            item = self.queue.get(timeout=wait)
+        except queue.Empty:
+            return
+        while True:
+            for record in item if isinstance(item, list) else (item,):
+                self._send(record)
+            try:
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                return
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._drain(0.05)
+            self.producer.poll(0)
+
+    @property
+    def pending(self) -> int:
+        return self.queue.qsize() + self.producer.pending
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """Send everything queued and wait for the broker; returns what is still undelivered."""
+        self._stop.set()
+        self._thread.join(10)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._drain(0)
+            if self.producer.flush(max(0.1, deadline - time.monotonic())) == 0 and self.queue.empty():
+                break
+        left = self.pending
+        if left:
+            log.error("%d check records were not delivered to %s", left, CHECKS)
+        return left
+
+
+def send_and_wait(producer: CreditProducer, record: dict, key: str | None = None, timeout: float = 15.0) -> None:
+    """Produce one record and return once the broker has it; NotDelivered otherwise."""
+    outcome: list = []
+    producer.send(record, key=key, on_delivery=outcome.append)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        producer.flush(min(1.0, max(0.1, deadline - time.monotonic())))
+        if producer.pending == 0:
+            break
+    if outcome or producer.pending:
+        raise NotDelivered(f"the broker did not take the record: {outcome[0] if outcome else 'timed out'}")
+
+
+@dataclass
+class CheckLimits:
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_bulk_subjects: int = 50_000
+    rate_per_token: float = 5000.0
+    burst_per_token: int = 10_000
+
+
+@dataclass
+class CheckService:
+    index: BlacklistIndex
+    book: ObjectionBook
+    tokens: TokenStore
+    keys: object                      # KeyRing: .current() -> Pseudonymiser
+    audit: AuditSender
+    feedback: CreditProducer
+    objections: CreditProducer
+    inbound: CreditProducer
+    catalog: UnitCatalog
+    limits: CheckLimits = field(default_factory=CheckLimits)
+
+    @property
+    def ready(self) -> bool:
+        return self.index.ready and self.book.ready
+
+    def start(self) -> "CheckService":
+        self.index.start()
+        self.book.start()
+        self.audit.start()
+        return self
+
+    def stop(self) -> None:
+        self.audit.stop()
+        for producer in (self.feedback, self.objections, self.inbound):
+            producer.flush_all()
+        self.index.stop()
+        self.book.stop()
+
+
+def build_service(settings, limits: CheckLimits | None = None) -> CheckService:
+    from creditstream.keys import KeyRing
+
+    bootstrap = settings.bootstrap_servers
+    catalog = load_catalog(settings.worker_unit_catalog or None)
+    return CheckService(
+        index=BlacklistIndex(bootstrap), book=ObjectionBook(bootstrap), tokens=TokenStore.for_settings(settings),
+        keys=KeyRing.for_settings(settings),
+        # The audit of checks favours latency: a short linger, batches still form under load.
+        audit=AuditSender(CreditProducer(bootstrap, topic=CHECKS, record=CHECK_RECORD, **{"linger.ms": 5})),
+        feedback=CreditProducer(bootstrap, topic=FEEDBACK_TOPIC, record=CHECK_FEEDBACK, **{"linger.ms": 0}),
+        objections=CreditProducer(bootstrap, topic=OBJECTIONS, record=OBJECTION_EVENT, **{"linger.ms": 0}),
+        inbound=CreditProducer(bootstrap, topic=INBOUND, **{"linger.ms": 0}),
+        catalog=catalog,
+        limits=limits or CheckLimits(settings.check_max_body_bytes, settings.check_max_bulk_subjects,
+                                     settings.check_rate_per_token, settings.check_burst_per_token))
