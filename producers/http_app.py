@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from fastapi import Depends, FastAPI, Request
 
 from creditstream.auth.http import PROBLEM_TYPE, Problem, install_problem_handlers, require  # noqa: F401 (re-exported)
+from creditstream.auth.ratelimit import RateLimiter
 from creditstream.auth.tokens import TokenError, TokenInfo, TokenStore, token_summary
 
 
@@ -20,6 +21,8 @@ class Limits:
     max_body_bytes: int = 5 * 1024 * 1024
     max_records: int = 5000
     max_value_chars: int = 4000
+    requests_per_second: float = 20.0  # per token: a unit's system pushes batches, not single records
+    burst: int = 40
 
 
 @dataclass
@@ -41,6 +44,7 @@ def create_app(ctx: IngestContext) -> FastAPI:
     app = FastAPI(title="creditstream ingest", version="1", docs_url="/docs", redoc_url=None)
     app.state.ingest = ctx
     app.state.token_store = ctx.store
+    app.state.rate_limiter = RateLimiter(ctx.limits.requests_per_second, ctx.limits.burst)
 
     install_problem_handlers(app)
 
@@ -91,6 +95,7 @@ def build_app(settings) -> tuple[FastAPI, IngestContext]:
         store=TokenStore.for_settings(settings),
         events=CreditProducer(settings.bootstrap_servers),
         zero_reports=zero_report_producer(settings.bootstrap_servers),
-        limits=Limits(settings.ingest_max_body_bytes, settings.ingest_max_records),
+        limits=Limits(settings.ingest_max_body_bytes, settings.ingest_max_records,
+                      requests_per_second=settings.ingest_rate_per_second, burst=settings.ingest_rate_burst),
     )
     return create_app(ctx), ctx

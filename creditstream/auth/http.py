@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from creditstream.auth.ratelimit import retry_after
 from creditstream.auth.tokens import SCOPES, TokenInfo
 
 PROBLEM_TYPE = "https://creditstream.invalid/problems/"
@@ -69,8 +70,9 @@ def bearer(request: Request) -> str | None:
 
 
 def require(scope: str):
-    """A dependency: the caller's active token, which must carry ``scope``. Any FastAPI app can use
-    it: it reads the TokenStore at ``app.state.token_store``."""
+    """A dependency: the caller's active token, which must carry ``scope``, within its rate limit.
+    Any FastAPI app can use it: it reads the TokenStore at ``app.state.token_store`` and the
+    RateLimiter at ``app.state.rate_limiter`` (none: unlimited)."""
     assert scope in SCOPES
 
     def check(request: Request) -> TokenInfo:
@@ -80,6 +82,13 @@ def require(scope: str):
                           kind="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="creditstream"'})
         if not token.allows(scope):
             raise Problem(403, "权限不足 forbidden", f"token {token.id} lacks the scope {scope!r}", kind="forbidden")
+        limiter = getattr(request.app.state, "rate_limiter", None)
+        wait = limiter.take(token.id) if limiter is not None else 0.0
+        if wait:
+            raise Problem(429, "请求过于频繁 too many requests",
+                          f"token {token.id} is limited to {limiter.rate:g} requests a second "
+                          f"(bursts of {limiter.burst:g}); retry after the delay", kind="too-many-requests",
+                          headers={"Retry-After": retry_after(wait)})
         return token
 
     return check
