@@ -102,8 +102,9 @@ def send_and_wait(producer: CreditProducer, record: dict, key: str | None = None
         producer.flush(min(1.0, max(0.1, deadline - time.monotonic())))
         if producer.pending == 0:
             break
-    if outcome or producer.pending:
-        raise NotDelivered(f"the broker did not take the record: {outcome[0] if outcome else 'timed out'}")
+    errors = [err for err in outcome if err is not None]  # reports come for failures only
+    if errors or producer.pending:
+        raise NotDelivered(f"the broker did not take the record: {errors[0] if errors else 'timed out'}")
 
 
 @dataclass
