@@ -227,13 +227,35 @@ def _excel_sheets(path: Path, problems: Counter) -> Iterator[Sheet]:
 _RECORD_LIST_KEYS = ("data", "result", "results", "records", "rows", "list", "items")
 
 
-def _flatten(record: dict, prefix: str = "", out: dict | None = None) -> dict:
+MAX_NESTING = 16  # objects within objects; real exports nest two or three deep
+
+
+class TooDeep(ValueError):
+    pass
+
+
+def loads(text: str):
+    """json.loads that answers hostile documents with a ValueError instead of a crash: nesting
+    beyond the interpreter's recursion limit, integers of thousands of digits."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise TooDeep("JSON nested too deeply") from None
+    except ValueError as exc:  # int() over 4300 digits
+        raise ValueError(f"a number cannot be read: {str(exc).split(':')[0]}") from None
+
+
+def _flatten(record: dict, prefix: str = "", out: dict | None = None, depth: int = 0) -> dict:
     """Nested objects become dotted keys (performance.unperformPart); lists and scalars strings."""
     out = {} if out is None else out
+    if depth > MAX_NESTING:
+        raise TooDeep(f"objects nested more than {MAX_NESTING} deep")
     for key, value in record.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
-            _flatten(value, name + ".", out)
+            _flatten(value, name + ".", out, depth + 1)
         elif value is None:
             out[name] = None
         elif isinstance(value, str):
@@ -243,7 +265,10 @@ def _flatten(record: dict, prefix: str = "", out: dict | None = None) -> dict:
         elif isinstance(value, (int, float)):
             out[name] = str(value)
         else:
-            out[name] = json.dumps(value, ensure_ascii=False)
+            try:
+                out[name] = json.dumps(value, ensure_ascii=False)
+            except RecursionError:
+                raise TooDeep(f"the list under {name!r} is nested too deeply") from None
     return out
 
 
@@ -273,7 +298,10 @@ def records_to_sheet(path: Path | str, records: list[tuple[str, object]]) -> She
     for ref, record in records:
         if not isinstance(record, dict):
             raise FileProblem(path, f"a record is not a JSON object but {type(record).__name__}", row=ref)
-        item = _flatten(record)
+        try:
+            item = _flatten(record)
+        except TooDeep as exc:
+            raise FileProblem(path, str(exc), row=ref) from None
         header.update(dict.fromkeys(item))
         flat.append((ref, item))
     columns = list(header)
@@ -294,14 +322,18 @@ def _json_sheet(path: Path, encoding: str, lines: bool) -> Sheet:
             if not line.strip():
                 continue
             try:
-                records.append((str(number), json.loads(line)))
+                records.append((str(number), loads(line)))
             except json.JSONDecodeError as exc:
                 raise FileProblem(path, f"broken JSON line: {exc.msg}", row=number, column=exc.colno) from None
+            except ValueError as exc:
+                raise FileProblem(path, f"JSON line cannot be read: {exc}", row=number) from None
         return records_to_sheet(path, records)
     try:
-        document = json.loads(text)
+        document = loads(text)
     except json.JSONDecodeError as exc:
         raise FileProblem(path, f"broken JSON: {exc.msg}", row=exc.lineno, column=exc.colno) from None
+    except ValueError as exc:
+        raise FileProblem(path, f"JSON cannot be read: {exc}") from None
     found = find_records(document)
     if found is None:
         raise FileProblem(path, "no list of records found in the JSON document")

@@ -117,3 +117,7 @@ async def read_json(request: Request, max_body_bytes: int, hint: str = "split th
     except json.JSONDecodeError as exc:
         raise Problem(400, "JSON 格式错误 malformed JSON", f"{exc.msg} at line {exc.lineno}, column {exc.colno}",
                       kind="bad-json") from None
+    except RecursionError:  # hostile nesting: a clear refusal, not a 500
+        raise Problem(400, "JSON 嵌套过深 JSON nested too deeply", kind="bad-json") from None
+    except ValueError:  # an integer of thousands of digits
+        raise Problem(400, "JSON 数值无法读取 a number in the JSON cannot be read", kind="bad-json") from None
