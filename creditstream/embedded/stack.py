@@ -79,9 +79,9 @@ class EmbeddedStack:
         self.processes: dict[str, ManagedProcess] = {}
         self.timings: dict[str, float] = {}
 
-    def _spawn(self, name: str, argv: list[str]) -> ManagedProcess:
+    def _spawn(self, name: str, argv: list[str], settings: Settings | None = None) -> ManagedProcess:
         proc = ManagedProcess(name, argv, self.settings.log_dir.resolve() / f"{name}.log",
-                              env=child_env(self.settings)).start()
+                              env=child_env(settings or self.settings)).start()
         self.processes[name] = proc
         return proc
 
@@ -133,8 +133,11 @@ class EmbeddedStack:
         proc = self._spawn("checks", [sys.executable, "-m", "checks"])
         _wait_healthy(proc, f"{self.settings.check_url}/healthz", "the check service", timeout)
 
-    def start_worker(self) -> None:
-        self._spawn("worker", [sys.executable, "-m", "stream_apps", "worker", "--loglevel", "info"])
+    def start_worker(self, name: str = "worker", **overrides) -> ManagedProcess:
+        """A stream worker; more than one (each with its own `worker_web_port`, which names its
+        transactional id) share the partitions of credit.inbound."""
+        settings = self.settings.model_copy(update=overrides) if overrides else None
+        return self._spawn(name, [sys.executable, "-m", "stream_apps", "worker", "--loglevel", "info"], settings)
 
     def scrape_targets(self) -> dict[str, str]:
         """Every process with a /metrics, by the job name the dashboards select on."""
