@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Callable
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
@@ -123,6 +124,30 @@ class TopicFollower:
             consumer.close()
 
 
+_EPOCH = date(1970, 1, 1)
+
+
+def _days(value):
+    return (value - _EPOCH).days if isinstance(value, date) else value
+
+
+def _millis(value):
+    return int(value.timestamp() * 1000) if isinstance(value, datetime) else value
+
+
+def as_plain(entry: dict) -> dict:
+    """The entry with Avro's logical types as the wire has them (days, milliseconds): the answer
+    rules compare them with today's day number, and the audit record writes them back as such."""
+    for name in ("since", "until"):
+        entry[name] = _days(entry.get(name))
+    for name in ("updated_at", "status_since"):
+        entry[name] = _millis(entry.get(name))
+    for basis in entry.get("basis") or ():
+        basis["decision_date"] = _days(basis.get("decision_date"))
+        basis["valid_until"] = _days(basis.get("valid_until"))
+    return entry
+
+
 class BlacklistIndex:
     """subject key -> latest BlacklistEntry, from credit.blacklist."""
 
@@ -165,7 +190,7 @@ class BlacklistIndex:
                 changes[subject] = None
                 continue
             try:
-                changes[subject] = self._decode(value)
+                changes[subject] = as_plain(self._decode(value))
             except UndecodableMessage as exc:
                 self.undecodable += 1
                 log.warning("undecodable blacklist entry at key %s: %s", subject[:8] + "…", exc)
