@@ -90,6 +90,16 @@ class Settings(BaseSettings):
     check_rate_per_token: float = 5000.0          # requests a second, per token
     check_burst_per_token: int = 10_000
 
+    # Exchange with other platform levels: the peers file (TOML); empty means the bundled example
+    # (creditstream/exchange/data/peers.toml). Receipts and the outbox live in <data_dir>/exchange.
+    exchange_peers: str = ""
+    # Publication (公示) rules: periods per category (TOML); empty means the bundled defaults
+    # (creditstream/publication/data/publication.toml).
+    publication_rules: str = ""
+    # Public search API and page: requests a second per client address, and in a burst.
+    publication_rate_per_second: float = 2.0
+    publication_rate_burst: int = 20
+
     # Demo feed for `creditstream up`.
     demo_rate: float = 200.0  # records per second
 
