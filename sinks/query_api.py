@@ -9,6 +9,7 @@ from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
+from creditstream.exchange.sink_routes import ExchangeRequestError, exchange_routes
 from creditstream.reports import ReportInputError
 from creditstream.reports.http import report_routes
 from creditstream.service_token import token_matches
@@ -59,6 +60,7 @@ def make_server(client, database: str, token: str, port: int, host: str = "127.0
     if keys is not None:  # GET /v1/keys: key ids (never keys) and how much history waits for re-sealing
         routes["/v1/keys"] = lambda q: _key_status(client, database, keys, resealer)
     routes.update(report_routes(client, database))  # GET /v1/reports/<kind>?period=2026-10[&unit=CODE]
+    routes.update(exchange_routes(client, database))  # GET /v1/exchange/records: a period's records for a peer
     routes.update(live_routes(client, database))  # GET /v1/live (the live page's data), /v1/panel (Grafana panels)
     pages = live_pages()  # GET /live: the page holds no data, so it needs no token; it reads /v1/live
 
@@ -96,7 +98,7 @@ def make_server(client, database: str, token: str, port: int, host: str = "127.0
                 return self._send(404, {"error": "not_found", "detail": f"no route {path}"})
             try:
                 return self._send(200, handler(parse_qs(query)))
-            except (BadRequest, ReportInputError, DashboardRequestError) as exc:
+            except (BadRequest, ReportInputError, DashboardRequestError, ExchangeRequestError) as exc:
                 return self._send(400, {"error": "bad_request", "detail": str(exc)})
             except Exception as exc:
                 log.exception("query %s failed", path)
