@@ -23,7 +23,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 # read_personal: may see a natural person's clear ID number (each read is audited).
-SCOPES = ("report", "check", "object", "admin", "read_personal")
+# read_detail: may read the non-public detail of a published record (each query is recorded).
+SCOPES = ("report", "check", "object", "admin", "read_personal", "read_detail")
 PLATFORM_UNIT = "PLATFORM"  # the unit of the administrators' tokens
 _PREFIX = "cst"
 
