@@ -49,6 +49,11 @@ class AuditSender:
     def emit_many(self, records: list[dict]) -> None:
         self.queue.put(records)
 
+    def emit_later(self, build) -> None:
+        """``build()`` returns the records; it runs on the sender thread (a bulk's 25,000 records
+        are built after its answer has left)."""
+        self.queue.put(build)
+
     def _send(self, record: dict) -> None:
         def on_delivery(err, record=record):
             if err is not None:  # produced again: an audit record is never dropped
@@ -62,6 +67,8 @@ class AuditSender:
         except queue.Empty:
             return
         while True:
+            if callable(item):
+                item = item()
             for record in item if isinstance(item, list) else (item,):
                 self._send(record)
             try:
