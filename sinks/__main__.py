@@ -5,6 +5,7 @@ import logging
 import signal
 
 from creditstream.keys import KeyRing
+from creditstream.publication.api import Publication
 from creditstream.service_token import service_token
 from creditstream.settings import get_settings
 from sinks.batch_sink import ClickHouseSink, relax_gc
@@ -30,8 +31,10 @@ def main() -> None:
     metrics = SinkMetrics()
     keys = KeyRing.for_settings(settings)
     resealer = Resealer(client, settings.clickhouse_database, keys.current)
+    publication = Publication.for_settings(client, settings)  # /public and /v1/public/*: 公示 under its rules
     server = make_server(client, settings.clickhouse_database, service_token(settings), settings.sink_port,
-                         host=settings.sink_bind, metrics=metrics, keys=keys, resealer=resealer)
+                         host=settings.sink_bind, metrics=metrics, keys=keys, resealer=resealer,
+                         publication=publication)
     serve_in_background(server)
     resealer.start()  # after a key rotation: stored ID numbers re-sealed under the new key
     stop = {"now": False}

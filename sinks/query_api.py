@@ -51,7 +51,7 @@ def _key_status(client, database: str, keys, resealer) -> dict:
 
 
 def make_server(client, database: str, token: str, port: int, host: str = "127.0.0.1",
-                metrics=None, keys=None, resealer=None) -> ThreadingHTTPServer:
+                metrics=None, keys=None, resealer=None, publication=None) -> ThreadingHTTPServer:
     routes = {
         "/v1/counts": lambda q: {"units": counts_per_unit(client, database)},
         # Per unit, indicator set and category per minute, day or month, with 入库合格率 (pass_rate).
@@ -90,6 +90,14 @@ def make_server(client, database: str, token: str, port: int, host: str = "127.0
                 return self._send_bytes(200, "text/plain; version=0.0.4; charset=utf-8", metrics.exposition())
             if path in pages:
                 return self._send_bytes(200, *pages[path])
+            if publication is not None and publication.handles(path):  # 公示: public search, token-only detail
+                try:
+                    status, content_type, data, headers = publication.answer(
+                        path, parse_qs(query), self.headers.get("Authorization"), self.client_address[0])
+                except Exception as exc:
+                    log.exception("publication %s failed", path)
+                    return self._send(503, {"error": "query_failed", "detail": type(exc).__name__})
+                return self._send_bytes(status, content_type, data, headers)
             auth = self.headers.get("Authorization", "")
             if not token_matches(auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None, token):
                 return self._send(401, {"error": "unauthorized", "detail": "send 'Authorization: Bearer <token>'"})
