@@ -431,23 +431,18 @@ def create_app(service: CheckService) -> FastAPI:
                 basis = next((b for b in (entry or {}).get("basis") or () if b["event_id"] == objection.basis_event_id), None)
             return objection_view(publish_transition(event, entry, basis, token))
 
-    @app.post("/v1/objections/{objection_id}/forward", tags=["objections"])
-    def forward(body: TransitionRequest, objection_id: str = Path(max_length=_SHORT),
-                token: TokenInfo = Depends(require("object"))):
-        """Forwarded to the reporting unit, which answers within 10 working days."""
-        return advance(objection_id, O.FORWARDED, token, body.reason)
+    def transition_endpoint(kind: str, doc: str):
+        def endpoint(body: TransitionRequest, objection_id: str = Path(max_length=_SHORT),
+                     token: TokenInfo = Depends(require("object"))):
+            return advance(objection_id, kind, token, body.reason)
+        endpoint.__doc__ = doc
+        return endpoint
 
-    @app.post("/v1/objections/{objection_id}/answer", tags=["objections"])
-    def answer(body: TransitionRequest, objection_id: str = Path(max_length=_SHORT),
-               token: TokenInfo = Depends(require("object"))):
-        """The reporting unit's answer; correction and notice are then due within 2 working days."""
-        return advance(objection_id, O.ANSWERED, token, body.reason)
-
-    @app.post("/v1/objections/{objection_id}/verify", tags=["objections"])
-    def verify(body: TransitionRequest, objection_id: str = Path(max_length=_SHORT),
-               token: TokenInfo = Depends(require("object"))):
-        """Verified by the platform itself (within 3 working days of the filing)."""
-        return advance(objection_id, O.VERIFIED, token, body.reason)
+    for step, kind, doc in (
+            ("forward", O.FORWARDED, "Forwarded to the reporting unit, which answers within 10 working days."),
+            ("answer", O.ANSWERED, "The reporting unit's answer; correction and notice are then due within 2 working days."),
+            ("verify", O.VERIFIED, "Verified by the platform itself (within 3 working days of the filing).")):
+        app.post(f"/v1/objections/{{objection_id}}/{step}", tags=["objections"], name=step)(transition_endpoint(kind, doc))
 
     @app.post("/v1/objections/{objection_id}/resolve", tags=["objections"])
     def resolve(body: ResolutionRequest, objection_id: str = Path(max_length=_SHORT),

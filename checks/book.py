@@ -7,31 +7,20 @@ import logging
 import threading
 
 from avro_schemas.codec import OBJECTION_EVENT, UndecodableMessage, codec
-from checks.index import TopicFollower
+from checks.index import FollowedTopic, TopicFollower
 from creditstream.domain.objections import Objection, apply
 from creditstream.topics import OBJECTIONS
 
 log = logging.getLogger(__name__)
 
 
-class ObjectionBook:
+class ObjectionBook(FollowedTopic):
     def __init__(self, bootstrap_servers: str, topic: str = OBJECTIONS):
         self.objections: dict[str, Objection] = {}
         self.open_by_basis: dict[str, str] = {}   # basis event id -> open objection id
         self.lock = threading.RLock()              # one transition at a time per process
         self._decode = codec(OBJECTION_EVENT).decode
         self.follower = TopicFollower(bootstrap_servers, topic, self._apply_batch, "objections")
-
-    def start(self) -> "ObjectionBook":
-        self.follower.start()
-        return self
-
-    def stop(self) -> None:
-        self.follower.stop()
-
-    @property
-    def ready(self) -> bool:
-        return self.follower.ready.is_set()
 
     def _apply_batch(self, batch: list, _live: bool) -> None:
         for _key, value, _ts in batch:

@@ -148,17 +148,11 @@ def as_plain(entry: dict) -> dict:
     return entry
 
 
-class BlacklistIndex:
-    """subject key -> latest BlacklistEntry, from credit.blacklist."""
+class FollowedTopic:
+    """A table in memory kept from a topic by a TopicFollower."""
+    follower: TopicFollower
 
-    def __init__(self, bootstrap_servers: str, topic: str = BLACKLIST, poll_wait_ms: int = 20):
-        self.entries: dict[str, dict] = {}
-        self._building: dict[str, dict] = {}
-        self._decode = codec(BLACKLIST_ENTRY).decode
-        self.undecodable = 0
-        self.follower = TopicFollower(bootstrap_servers, topic, self._apply, "check-index", poll_wait_ms)
-
-    def start(self) -> "BlacklistIndex":
+    def start(self):
         self.follower.start()
         return self
 
@@ -168,6 +162,17 @@ class BlacklistIndex:
     @property
     def ready(self) -> bool:
         return self.follower.ready.is_set()
+
+
+class BlacklistIndex(FollowedTopic):
+    """subject key -> latest BlacklistEntry, from credit.blacklist."""
+
+    def __init__(self, bootstrap_servers: str, topic: str = BLACKLIST, poll_wait_ms: int = 20):
+        self.entries: dict[str, dict] = {}
+        self._building: dict[str, dict] = {}
+        self._decode = codec(BLACKLIST_ENTRY).decode
+        self.undecodable = 0
+        self.follower = TopicFollower(bootstrap_servers, topic, self._apply, "check-index", poll_wait_ms)
 
     @property
     def state(self) -> FollowState:
