@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from sinks.availability import Availability
 from sinks.batch_log import log_ranges, logged_ranges
@@ -93,7 +95,9 @@ class ClickHouseSink:
         self.waiting: list[PartitionBatch] = []  # cut, not yet handed to the writer
         self.in_flight: tuple[Future, list[Entry]] | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sink-writer")
-        self._lag_updated = 0.0
+        self._admin = AdminClient({"bootstrap.servers": bootstrap_servers, "log_level": 3})
+        self._lag_stop = threading.Event()
+        self._lag_thread: threading.Thread | None = None
 
     # -- group membership --------------------------------------------------------------------
     def _on_assign(self, consumer, partitions) -> None:
@@ -144,31 +148,44 @@ class ClickHouseSink:
             self.unprepared.discard(key)
             self.consumer.resume([TopicPartition(topic, partition)])
 
-    def _update_lag(self, every: float = 5.0) -> None:
-        """Lag = high watermark - committed offset, asked of the broker every few seconds: the
-        watermark cached from fetches goes stale exactly when lag matters, while the partitions are
-        paused for an outage."""
-        now = time.monotonic()
-        if now - self._lag_updated < every:
+    def _update_lag(self, timeout: float = 5.0) -> None:
+        """Lag = high watermark - committed offset, asked of the broker: the watermark cached from
+        fetches goes stale exactly when lag matters, while the partitions are paused for an outage.
+        One ListOffsets request for every partition, off the loop's thread: asking partition by
+        partition on the loop stalled reading (and so every record's visibility) on a busy broker."""
+        committed = dict(self.committed)
+        if not committed:
             return
-        self._lag_updated = now
-        for (topic, partition), committed in list(self.committed.items()):
+        futures = self._admin.list_offsets({TopicPartition(t, p): OffsetSpec.latest() for t, p in committed},
+                                           request_timeout=timeout)
+        for tp, future in futures.items():
             try:
-                high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=0.5)[1]
+                high = future.result(timeout=timeout).offset
             except Exception:
                 continue
-            if high >= 0 and committed >= 0:
-                self.metrics.lag.labels(topic, str(partition)).set(max(high - committed, 0))
+            offset = committed[(tp.topic, tp.partition)]
+            if high >= 0 and offset >= 0:
+                self.metrics.lag.labels(tp.topic, str(tp.partition)).set(max(high - offset, 0))
+
+    def _lag_loop(self, every: float = 5.0) -> None:
+        while not self._lag_stop.wait(every):
+            try:
+                self._update_lag()
+            except Exception as exc:  # the broker away: the gauge keeps its last value
+                log.debug("lag update failed: %s", exc)
 
     # -- the loop -------------------------------------------------------------------------------
     def run(self, should_stop=lambda: False, stop_timeout: float = 10.0) -> None:
         self.consumer.subscribe(list(self.specs), on_assign=self._on_assign, on_revoke=self._on_revoke,
                                 on_lost=self._on_revoke)
+        self._lag_thread = threading.Thread(target=self._lag_loop, name="sink-lag", daemon=True)
+        self._lag_thread.start()
         try:
             while not should_stop():
                 self.poll_once()
             self.store_all(deadline=time.monotonic() + stop_timeout)
         finally:
+            self._lag_stop.set()
             self._writer.shutdown(wait=True)
             self.consumer.close()
 
@@ -199,7 +216,6 @@ class ClickHouseSink:
                 current_key, add = key, batcher.add if batcher is not None else None
             if add is not None:  # else revoked meanwhile: the next owner reads it
                 add(new_consumed(Consumed, (msg.offset(), msg.key(), msg.value(), msg.timestamp()[1])))
-        self._update_lag()
         now = time.monotonic()
         for key, batcher in self.batchers.items():
             batcher.cut_due(now, at_end=key in at_end)
@@ -343,7 +359,6 @@ class ClickHouseSink:
                 batcher = self.batchers.get((msg.topic(), msg.partition()))
                 if msg.error() is None and batcher is not None:
                     batcher.add(Consumed(msg.offset(), msg.key(), msg.value(), msg.timestamp()[1]))
-            self._update_lag()
         still = [tp for tp in assignment if (tp.topic, tp.partition) in self.batchers]
         if still:
             self.consumer.resume(still)
