@@ -85,6 +85,9 @@ DEFAULT_CATALOG = {
 # Placeholders units type for "nothing": skipped when choosing among candidate columns.
 PLACEHOLDERS = frozenset({"暂无", "无", "-", "--", "—", "/", "null", "none", "空", "n/a", "na"})
 
+# 当前状态 of a decision as first reported (XK_ZT / CF_ZT 0 or the text): no part of the event id.
+_NORMAL_STATUS = frozenset({"", "0", "正常"})
+
 # A person's ID number, whole or masked (3423011964****3224), or the old 15-digit form.
 _PERSON_ID = re.compile(r"^\d{6}[\d*＊]{8,11}[\dXx*＊]$")
 
@@ -352,6 +355,10 @@ class RowMapper:
                     raw[f"_extra_{j}"] = v
         subject_id = message_key(subject)
         extra = "" if decision["document_number"] else self._natural_key(values)
+        if decision["document_number"] and (decision["status"] or "").strip() not in _NORMAL_STATUS:
+            # A later report of the same decision that changes its status (异议, 撤销 ...), as a
+            # platform passes it on beside the original: its own event, not a replay of the original.
+            extra = f"status\x1f{decision['status'].strip()}\x1f{decision['date'] or ''}"
         return {
             "event_id": event_id(self.unit, catalog, category, subject_id, decision["document_number"], extra),
             "source_unit": self.unit,
