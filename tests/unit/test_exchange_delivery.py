@@ -80,7 +80,7 @@ def test_a_failed_delivery_is_retried_with_the_same_batch_until_the_peer_takes_i
         peer = Peer(code="PLATFORM-420000", name="省平台", level="upper", categories=("LICENCE", "PENALTY"),
                     delivery="http", url=endpoint.url, retry_seconds=(0.0,))
         send, receipts, calls = sender(tmp_path, peer, records)
-        first = send.run()[0]
+        first = send.run(now=NOW)[0]
         assert len(first.built) == 2 and set(first.failed) == set(first.built)  # licences, penalties
         assert {b["state"] for b in receipts.batches()} == {"failed"}
         assert "503" in receipts.summary()[peer.code]["failed"]["last_error"]
