@@ -7,9 +7,9 @@ blacklist follow an objection, a credit repair or an exit (lists.py): pure build
 - exit (注销 / 吊销) -> a record of the catalog's deregistration indicator set.
 
 A status record carries the basis's category and document number, which is what identifies the
-basis in the stream's list state; its decision date is the day of the status decision. That date
-also keeps its natural key apart from the original report's (and an earlier day's status
-records), which the stream would otherwise take for a cross-platform duplicate and not apply.
+basis in the stream's list state; its decision date is the day of the status decision. The stream
+gives records of this source format a natural key of their own (assessment.CONTROL_SOURCE_FORMAT),
+so none is taken for a duplicate of another and left unapplied.
 """
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ import hashlib
 from datetime import datetime
 
 from checks.answers import iso_day
+from creditstream.domain.assessment import CONTROL_SOURCE_FORMAT
 from creditstream.domain.normalise import CHINA_TZ
 
-CONTROL_FORMAT = "check-service"
+CONTROL_FORMAT = CONTROL_SOURCE_FORMAT
 NO_EXPIRY = "2099-12-31"
 
 

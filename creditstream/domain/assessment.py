@@ -100,6 +100,8 @@ def natural_key(category: str, subject_key: str, document_number: str | None, de
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
 
 
+# source_format of the records the check service sends to apply an objection, a repair or an exit.
+CONTROL_SOURCE_FORMAT = "check-service"
 # Kinds of person key that are a real document number: pseudonymised past validation. A masked
 # number (ID_NUMBER_MASKED) is already unreadable and stays as it is.
 _PERSONAL_KEY_KINDS = frozenset({"ID_NUMBER", "OTHER"})
@@ -273,6 +275,13 @@ def assess(event: dict, now: datetime | None = None, catalog: UnitCatalog | None
     outcome = Outcome(record=record, prohibited_dropped=dropped)
     outcome.natural_key = natural_key(category, subject_key, record["document_number"], decided, status,
                                       record["matter_name"], record["cause"], record["content"])
+    if event.get("source_format") == CONTROL_SOURCE_FORMAT:
+        # A status change the platform itself decided (objection filed, restored, deleted) is its
+        # own record, never a duplicate of an earlier one: object, restore, object again on one
+        # day must all apply. A retried send keeps its event id and is dropped as a replay.
+        outcome.natural_key = natural_key(category, subject_key, record["document_number"], decided,
+                                          f"{status}\x1f{event['event_id']}", record["matter_name"],
+                                          record["cause"], record["content"])
     effect = catalog.list_effect(record["catalog"], category)
     if effect:
         outcome.list_change = list_change_for(effect, record, raw)

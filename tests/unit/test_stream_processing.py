@@ -243,3 +243,21 @@ def test_a_key_rotation_between_batches_keeps_old_seals_readable_and_subjects_fi
     assert sealed_old.startswith("k1:") and sealed_new.startswith("k2:")
     assert new.open(sealed_old) == new.open(sealed_new) == event["subject"]["id_number"]
     assert decoded(before, RECORDS)[0]["subject_key"] == decoded(after, RECORDS)[0]["subject_key"]
+
+
+def test_objection_restore_and_objection_again_on_one_day_all_apply():
+    from creditstream.domain.assessment import CONTROL_SOURCE_FORMAT
+
+    processor = BatchProcessor()
+    listed = make_event(category="COURT_DISHONEST", person=False, catalog="COURT-SXBZXR", event_id="basis")
+    steps = []
+    for n, status in enumerate(["异议", "正常", "异议"]):
+        control = make_event(category="COURT_DISHONEST", person=False, catalog="COURT-SXBZXR", event_id=f"ctl-{n}",
+                             source_format=CONTROL_SOURCE_FORMAT, decision__status=status,
+                             decision__date="2024-10-08")
+        steps.append(control)
+    out, _ = run(processor, messages([listed] + steps))
+    assert [r["duplicate_of"] for r in decoded(out, RECORDS)] == [None, None, None, None]
+    assert [e["status"] for e in decoded(out, BLACKLIST)] == ["ACTIVE", "SUSPENDED", "ACTIVE", "SUSPENDED"]
+    again, _ = run(processor, messages([steps[2]], first_offset=9))  # the last one sent again: a replay
+    assert again == []
