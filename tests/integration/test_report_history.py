@@ -31,11 +31,11 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from openpyxl import load_workbook
 
-from avro_schemas.codec import CHECK_RECORD
+from avro_schemas.codec import CHECK_RECORD, OBJECTION_EVENT
 from creditstream.domain.event_id import event_id
 from creditstream.domain.normalise import CHINA_TZ
 from creditstream.embedded.stack import EmbeddedStack, SinkClient, child_env
-from creditstream.topics import CHECKS
+from creditstream.topics import CHECKS, OBJECTIONS
 from producers.credit_producer import CreditProducer, message_key
 from producers.demo_feed import make_id_number, make_uscc
 from producers.zero_report import publish, zero_report, zero_report_producer
@@ -138,6 +138,24 @@ CHECKS_SENT = [check(1, SAMR, PERSON[0], [("COURT_DISHONEST", "ACTIVE")]), check
                check(3, SAMR, FIRM[4], [], match="NAME"), check(4, "FGW-420200", FIRM[1], [])]
 
 
+def objection(n: int, objection_id: str, sequence: int, transition: str, state: str, steps: list[tuple]) -> dict:
+    return {"event_id": f"obj-{n}", "objection_id": objection_id, "sequence": sequence, "transition": transition,
+            "state": state, "at": at("2026-10-09"), "actor": "test", "actor_unit": SAMR, "subject_key": FIRM[2],
+            "subject_masked": None, "basis_event_id": "e-basis", "category": "PENALTY", "document_number": None,
+            "source_unit": SAMR, "outcome": None, "reason": "核查", "control_event_id": None,
+            "steps": [{"step": step, "due_at": due, "done_at": done} for step, due, done in steps]}
+
+
+# October: one objection verified a day late, one verified in time, one whose provider never answered.
+OBJECTIONS_SENT = [
+    objection(1, "OBJ-LATE", 1, "FILED", "OPEN", [("verify", at("2026-10-12", 16), None)]),
+    objection(2, "OBJ-LATE", 2, "VERIFIED", "VERIFIED", [("verify", at("2026-10-12", 16), at("2026-10-13"))]),
+    objection(3, "OBJ-ONTIME", 1, "FILED", "OPEN", [("verify", at("2026-10-14", 16), None)]),
+    objection(4, "OBJ-ONTIME", 2, "VERIFIED", "VERIFIED", [("verify", at("2026-10-14", 16), at("2026-10-13"))]),
+    objection(5, "OBJ-OPEN", 1, "FORWARDED", "WITH_PROVIDER", [("provider_answer", at("2026-10-20", 16), None)]),
+]
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     settings = stack_settings(tmp_path_factory.mktemp("reports"))
@@ -153,6 +171,9 @@ def run(tmp_path_factory):
         with CreditProducer(settings.bootstrap_servers, topic=CHECKS, record=CHECK_RECORD) as producer:
             for c in CHECKS_SENT:
                 producer.send(c, key=c["check_id"])
+        with CreditProducer(settings.bootstrap_servers, topic=OBJECTIONS, record=OBJECTION_EVENT) as producer:
+            for o in OBJECTIONS_SENT:
+                producer.send(o, key=o["objection_id"])
         sink = SinkClient(settings)
 
         def report(kind, period="2026-10"):
@@ -163,6 +184,7 @@ def run(tmp_path_factory):
         wait_for(lambda: _row(report("lists", THIS_MONTH), "核查与反馈", None, total=True).get("checks") == 4
                  and _row(report("lists", THIS_MONTH), "名单规模与流动", "黑名单合计(去重主体)")["left"] == 1, 120,
                  what="checks and the blacklist changes stored")
+        wait_for(lambda: len(_rows(report("compliance"), "异议逾期")) == 2, 120, what="the objections stored")
         wait_for(lambda: {(r["unit"], r["period"]) for r in _rows(report("compliance"), "零报送")
                           if r["set"] == "SGS-CF" or r["unit"] in (HF, TAX)}
                  == {(SAMR, "2026-W44"), (TAX, "2026-10")}, 120, what="every zero report stored")
@@ -258,7 +280,10 @@ def test_compliance_lists_who_missed_and_not_who_filed(run):
     assert (overdue[(TAX, "TAX-ANSR")]["window"], overdue[(TAX, "TAX-ANSR")]["days_overdue"]) == ("2026-Q3", 31)
     assert (overdue[(SAMR, "SAMR-YZWF")]["window"], overdue[(SAMR, "SAMR-YZWF")]["last_update"]) == \
         ("2026-W43", "2026-10-15")
-    assert any("objection" in note for note in compliance["notes"])   # no objection table yet: said, not hidden
+    late = {r["objection"]: r for r in _rows(compliance, "异议逾期")}
+    assert set(late) == {"OBJ-LATE", "OBJ-OPEN"}   # verified a day late; the provider never answered
+    assert late["OBJ-LATE"]["step"] == "verify" and late["OBJ-LATE"]["unit"] == SAMR
+    assert late["OBJ-OPEN"]["step"] == "provider_answer" and late["OBJ-OPEN"]["done"] in (None, "")
 
 
 def test_lists_sizes_flows_and_checks(run):
