@@ -4,6 +4,7 @@ approval-window checks and zero reports the feed does not send (so every panel h
 from __future__ import annotations
 
 import threading
+import uuid
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,6 +20,7 @@ from creditstream.topics import CHECKS
 from producers.credit_producer import CreditProducer
 from producers.demo_feed import DemoFeed
 from producers.zero_report import publish, zero_report, zero_report_producer
+from sinks.clickhouse import connect_url, migrate
 from tests.conftest import free_ports, stack_settings
 
 FEED_RATE = 100.0  # events per second: enough for every panel, little for two shared cores
@@ -103,3 +105,19 @@ def observed_stack(tmp_path_factory):
         if feed is not None:
             feed.stop()
         stack.stop()
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    """chdb in a directory of the test module's own (the ClickHouse tests need no stack)."""
+    c = connect_url(f"chdb://{tmp_path_factory.mktemp('chdb')}")
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def db(client):
+    """A fresh, migrated database in that chdb."""
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    migrate(client, name)
+    return name

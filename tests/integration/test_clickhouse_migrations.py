@@ -6,16 +6,10 @@ import uuid
 
 import pytest
 
-from sinks.clickhouse import connect_url, migrate, migration_files, migration_status, statements
+from sinks.clickhouse import migrate, migration_files, migration_status, statements
 
 pytestmark = pytest.mark.integration
 
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    c = connect_url(f"chdb://{tmp_path_factory.mktemp('chdb-migrations')}")
-    yield c
-    c.close()
 
 
 @pytest.fixture

@@ -2,14 +2,12 @@
 tables and in the per-unit views), the replay guard, and messages that cannot be read."""
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime, timezone
 
 import pytest
 
 from avro_schemas.codec import BLACKLIST_ENTRY, CHECK_RECORD, REJECTION, VALIDATED_RECORD, ZERO_REPORT, codec
 from creditstream.topics import BLACKLIST, CHECKS, RECORDS, REJECTED, ZERO_REPORTS
-from sinks.clickhouse import connect_url, migrate
 from sinks.metrics import SinkMetrics
 from sinks.partition_batch import PartitionBatch
 from sinks.replay_guard import RecentEventIds
@@ -21,18 +19,6 @@ SPECS = table_specs()
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    c = connect_url(f"chdb://{tmp_path_factory.mktemp('chdb-store')}")
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def db(client):
-    name = f"s_{uuid.uuid4().hex[:10]}"
-    migrate(client, name)
-    return name
 
 
 @pytest.fixture

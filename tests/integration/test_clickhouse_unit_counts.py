@@ -15,7 +15,7 @@ import pytest
 
 from avro_schemas.codec import REJECTION, VALIDATED_RECORD, codec
 from creditstream.topics import RECORDS, REJECTED
-from sinks.clickhouse import connect_url, migrate, migration_files
+from sinks.clickhouse import migrate, migration_files
 from sinks.metrics import SinkMetrics
 from sinks.partition_batch import PartitionBatch
 from sinks.query_api import make_server, serve_in_background
@@ -30,12 +30,6 @@ T0 = 1_764_547_200_000  # 2025-12-01T00:00:00Z: rows spread over months, days an
 DAY_MS = 86_400_000
 CATEGORIES = ["PENALTY", "LICENCE", "COURT_DISHONEST", "ARREARS"]
 
-
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    c = connect_url(f"chdb://{tmp_path_factory.mktemp('chdb-counts')}")
-    yield c
-    c.close()
 
 
 def random_messages(rng: random.Random, n: int, tag: str):

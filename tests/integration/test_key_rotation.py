@@ -2,14 +2,12 @@
 readable and every subject findable; a value no key opens stops the work loudly."""
 from __future__ import annotations
 
-import uuid
 
 import pytest
 
 from creditstream.domain.pseudonym import KeyFailure
 from creditstream.keys import KeyRing, ensure_key_file, rotate
 from creditstream.settings import Settings
-from sinks.clickhouse import connect_url, migrate
 from sinks.reseal import Resealer, pending, reseal_pass
 from tests.conftest import wait_for
 
@@ -17,18 +15,6 @@ pytestmark = pytest.mark.integration
 NUMBERS = [f"1101051949123100{i:02d}" for i in range(12)]
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    c = connect_url(f"chdb://{tmp_path_factory.mktemp('chdb-rotation')}")
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def db(client):
-    name = f"k_{uuid.uuid4().hex[:10]}"
-    migrate(client, name)
-    return name
 
 
 def store(client, db, keys, numbers, offset=0):
