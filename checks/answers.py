@@ -123,17 +123,50 @@ def record_key(query: SubjectQuery, entry: dict | None, pseudonym: str | None) -
     return (pseudonym, "ID_NUMBER") if pseudonym else (query.shown, "ID_NUMBER_MASKED")
 
 
+NAME_ONLY_LABEL = "仅按名称匹配，候选不作为认定依据 matched by name only: candidates, not proof"
+NO_CANDIDATE_NOTE = ("名称未检索到候选，不能据此认定未列入，请以统一社会信用代码或身份证件号码核查 no listed name resembles "
+                     "it; this is not a 'not listed': check by USCC or ID number")
+
+
+def name_answer(typed: str, candidates: list[dict], total: int) -> dict:
+    """The answer to a check by name only: ranked candidates, each with its reason and standing.
+    Never a plain "not listed": ``listed`` stays None and an empty search says why it proves nothing."""
+    shown = list(candidates)
+    any_listed = any(c["listed"] for c in shown)
+    answer = {"match": "NAME", "match_label": NAME_ONLY_LABEL, "subject": {"id": None, "kind": None, "type": None,
+                                                                           "name": typed},
+              "listed": None, "status": "CANDIDATES" if shown else "NO_CANDIDATE",
+              "candidates_listed": any_listed, "candidates": shown, "candidates_total": total}
+    if not shown:
+        answer["note"] = NO_CANDIDATE_NOTE
+    return answer
+
+
+def candidate_view(candidate: dict, entry: dict | None, today_days: int, open_objections: Mapping[str, str]) -> dict:
+    """One name candidate with its standing today (an organisation: its code is public)."""
+    held = standing(entry, today_days, open_objections)
+    return {**candidate, "type": (entry or {}).get("subject_type"), "listed": held["listed"],
+            "status": held["status"], "lists": held["lists"]}
+
+
+def name_hits(answer: dict) -> dict:
+    """The name answer as check_record reads an answer: every candidate's lists, each hit keyed by
+    the candidate's subject key."""
+    return {"listed": bool(answer["candidates_listed"]),
+            "lists": [{**item, "subject_key": c["key"]} for c in answer["candidates"] for item in c["lists"]]}
+
+
 def check_record(check_id: str, now_ms: int, requesting_unit: str, caller: str, matter: dict,
                  subject_key: str, key_kind: str, subject_type: str | None, name: str | None, answer: dict,
-                 index: dict) -> dict:
+                 index: dict, match: str = "KEY") -> dict:
     """The CheckRecord of one answer (what credit.checks carries)."""
-    hits = [{"list": item["list"], "status": item["status"], "subject_key": subject_key,
+    hits = [{"list": item["list"], "status": item["status"], "subject_key": item.get("subject_key", subject_key),
              "since": _days(item["since"]), "until": _days(item["until"]),
              "basis_event_ids": [b["event_id"] for b in item["basis"]]} for item in answer["lists"]]
     return {"check_id": check_id, "requested_at": now_ms, "requesting_unit": requesting_unit, "caller": caller,
             "matter": {"kind": matter["kind"], "name": matter.get("name"), "reference": matter.get("reference")},
             "subject": {"key": subject_key, "key_kind": key_kind, "subject_type": subject_type or "UNKNOWN", "name": name},
-            "match": "KEY", "listed": answer["listed"], "hits": hits,
+            "match": match, "listed": answer["listed"], "hits": hits,
             "index": {"version": index["version"], "as_of": index.get("as_of_ms"), "stale": bool(index.get("stale"))}}
 
 

@@ -17,11 +17,13 @@ from datetime import datetime, timezone
 from typing import Literal
 
 from fastapi import Depends, FastAPI, Path, Query, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from checks import answers as A
+from checks import names as N
 from checks.control import basis_status_event, exit_event, repair_event
+from checks.index import STALE_AFTER_MS
 from checks.service import CheckService, NotDelivered, send_and_wait
 from creditstream.auth.http import Problem, install_problem_handlers, invalid_request, require
 from creditstream.auth.ratelimit import RateLimiter
@@ -48,8 +50,15 @@ class Matter(Strict):
 
 
 class SubjectRef(Strict):
-    id: str = Field(min_length=1, max_length=A.MAX_ID_CHARS, description="USCC or resident ID number")
-    name: str | None = Field(None, max_length=_TEXT)
+    id: str | None = Field(None, min_length=1, max_length=A.MAX_ID_CHARS, description="USCC or resident ID number")
+    name: str | None = Field(None, min_length=1, max_length=N.MAX_NAME_CHARS,
+                             description="名称; alone (no id): name fallback, ranked candidates by name only")
+
+    @model_validator(mode="after")
+    def id_or_name(self) -> "SubjectRef":
+        if self.id is None and self.name is None:
+            raise ValueError("give subject.id (USCC or ID number) or, failing that, subject.name")
+        return self
 
 
 class CheckRequest(Strict):
@@ -164,9 +173,12 @@ def create_app(service: CheckService) -> FastAPI:
                           kind="not-ready", headers={"Retry-After": "1"})
 
     def index_view(state) -> dict:
+        """The snapshot an answer came from: its version (offsets of credit.blacklist), the newest
+        change in it, when the broker last confirmed it complete, that age, and whether it is stale."""
+        now = _now_ms()
         return {"version": service.index.version(state), "as_of_ms": state.as_of_ms,
                 "as_of": _iso_ms(state.as_of_ms), "checked_at": _iso_ms(state.checked_at_ms),
-                "stale": not state.at_end}
+                "age_ms": state.age_ms(now), "stale": state.stale(now)}
 
     def lookup(query: A.SubjectQuery) -> tuple[dict | None, str | None]:
         """The entry of the queried subject and, for a person, the current pseudonym."""
@@ -215,6 +227,31 @@ def create_app(service: CheckService) -> FastAPI:
         return {"ready": True, "subjects": len(service.index.entries), "index": index_view(service.index.state),
                 "open_objections": len(service.book.open_by_basis)}
 
+    @app.get("/metrics", tags=["service"], include_in_schema=False)
+    def metrics() -> Response:
+        """Counts and the index's freshness only, no personal data: Prometheus scrapes it, as the
+        sink's and the worker's."""
+        return Response(service.metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.get("/v1/blacklist/status", tags=["checks"])
+    async def blacklist_status(_token: TokenInfo = Depends(guard("check"))):
+        """The blacklist snapshot answers come from: version (offsets of credit.blacklist), the
+        newest change, when the broker last confirmed it complete, its age, stale or not, size,
+        and whether a rebuild is under way."""
+        index = service.index
+        return {"ready": index.ready, "subjects": len(index.entries), "names": len(index.names),
+                "index": index_view(index.state), "stale_after_ms": STALE_AFTER_MS,
+                "follower_failure": index.follower.failure, "rebuilding": service.rebuilding,
+                "rebuilt_at": _iso_ms(service.rebuilt_at_ms)}
+
+    @app.post("/v1/blacklist/rebuild", status_code=202, tags=["checks"])
+    async def rebuild(_token: TokenInfo = Depends(guard("admin"))):
+        """Read credit.blacklist again from the beginning into a new index and switch to it in one
+        step once it is complete; answers come from the current one until then."""
+        if not service.start_rebuild():
+            raise Problem(409, "正在重建 rebuild under way", "an index rebuild is already under way", kind="conflict")
+        return {"rebuilding": True}
+
     @app.get("/v1/subjects/{subject_id}/status", tags=["checks"])
     async def subject_status(subject_id: str = Path(max_length=A.MAX_ID_CHARS),
                        personal: bool = Query(False, description="show a person's ID number in clear (read_personal)"),
@@ -256,8 +293,12 @@ def create_app(service: CheckService) -> FastAPI:
 
     @app.post("/v1/checks", tags=["checks"])
     async def check(body: CheckRequest, token: TokenInfo = Depends(guard("check")), _ready: None = Depends(ready_index)):
-        """One check for a matter: the status answer plus a check id; recorded in credit.checks."""
+        """One check for a matter: the status answer plus a check id; recorded in credit.checks.
+        With a name and no id, ranked candidates by name only (``match: NAME``), never a plain
+        "not listed"."""
         unit = requesting_unit(token, body.requesting_unit)
+        if body.subject.id is None:
+            return check_by_name(body, unit, token)
         query = parse(body.subject.id)
         state = service.index.state
         entry, pseudonym = lookup(query)
@@ -269,6 +310,27 @@ def create_app(service: CheckService) -> FastAPI:
                                           answer["subject"]["type"], body.subject.name or answer["subject"]["name"],
                                           answer, index))
         remember(check_id, answer["listed"])
+        service.metrics.answers.labels("KEY", str(index["stale"]).lower()).inc()
+        return JSONResponse({"check_id": check_id, **answer, "index": index})
+
+    def check_by_name(body: CheckRequest, unit: str, token: TokenInfo) -> JSONResponse:
+        index_now = service.index
+        state = index_now.state
+        try:
+            found, total = index_now.names.search(body.subject.name)
+        except N.InvalidName as exc:
+            raise invalid_request(str(exc), "subject.name", "invalid_name") from None
+        today = _today_days()
+        candidates = [A.candidate_view(c.as_dict(), index_now.get(c.key), today, service.book.open_by_basis)
+                      for c in found]
+        answer = A.name_answer(body.subject.name, candidates, total)
+        check_id = uuid.uuid4().hex
+        index = index_view(state)
+        service.audit.emit(A.check_record(check_id, _now_ms(), unit, token.id, body.matter.model_dump(),
+                                          N.match_key(body.subject.name), "OTHER", None, body.subject.name,
+                                          A.name_hits(answer), index, match="NAME"))
+        remember(check_id, bool(answer["candidates_listed"]))
+        service.metrics.answers.labels("NAME", str(index["stale"]).lower()).inc()
         return JSONResponse({"check_id": check_id, **answer, "index": index})
 
     @app.post("/v1/checks/bulk", tags=["checks"])
@@ -288,6 +350,10 @@ def create_app(service: CheckService) -> FastAPI:
         results, checked, listed = [], [], 0
         for n, item in enumerate(body.subjects):
             text, name = (item, None) if isinstance(item, str) else (item.id, item.name)
+            if text is None:
+                results.append({"position": n, "error": "名称核查请逐一提交 a check by name only goes one at a time "
+                                                        "through /v1/checks: its answer is a list of candidates"})
+                continue
             try:
                 query = parse_cached(text)
             except A.InvalidSubjectId as exc:

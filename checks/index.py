@@ -7,6 +7,11 @@ until then the index is not ready. Afterwards each polled batch is applied as on
 index's state (offsets per partition, time of the newest change, whether it is at the end) is
 replaced by a new immutable value, so every answer can say which version it came from and how fresh
 it is. A tombstone removes the subject.
+
+Freshness is what the broker confirms, not what the reader believes: about once a second the
+follower asks the broker for each partition's end and records when it last found itself there
+(``checked_at``). A follower that stopped, died or lost the broker stops confirming, so after
+STALE_AFTER_MS its answers say ``stale`` instead of silently serving old data.
 """
 from __future__ import annotations
 
@@ -19,12 +24,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Callable
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, IsolationLevel, KafkaError, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from avro_schemas.codec import BLACKLIST_ENTRY, UndecodableMessage, codec
+from checks.names import NameIndex
 from creditstream.topics import BLACKLIST
 
 log = logging.getLogger(__name__)
+STALE_AFTER_MS = 5_000     # no confirmation from the broker for this long: answers are stale
+CONFIRM_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,14 @@ class FollowState:
 
     def version(self, topic: str) -> str:
         return f"{topic}:" + ",".join(f"{p}={o}" for p, o in self.offsets)
+
+    def age_ms(self, now_ms: int) -> int | None:
+        """Since the broker last confirmed the index held everything (None: never)."""
+        return None if self.checked_at_ms is None else max(0, now_ms - self.checked_at_ms)
+
+    def stale(self, now_ms: int, after_ms: int = STALE_AFTER_MS) -> bool:
+        age = self.age_ms(now_ms)
+        return age is None or age > after_ms
 
 
 class TopicFollower:
@@ -91,8 +108,10 @@ class TopicFollower:
             partitions = sorted(metadata.partitions)
             consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in partitions])
             offsets = {p: 0 for p in partitions}
+            admin = AdminClient({"bootstrap.servers": self._config["bootstrap.servers"], "log_level": 3})
             at_end: set[int] = set()
             as_of = None
+            confirmed_at, next_confirm = None, 0.0
             while not self._stop.is_set():
                 messages = consumer.consume(10_000, timeout=0.05 if self.ready.is_set() else 0.5)
                 batch = []
@@ -114,14 +133,26 @@ class TopicFollower:
                 caught_up = len(at_end) == len(partitions)
                 if batch or not self.ready.is_set():
                     self.apply(batch, self.ready.is_set() or caught_up)
-                now = int(time.time() * 1000)
-                previous = self.state
-                self.state = FollowState(tuple(sorted(offsets.items())), as_of, caught_up,
-                                         now if caught_up else previous.checked_at_ms)
+                if caught_up and time.monotonic() >= next_confirm:
+                    next_confirm = time.monotonic() + CONFIRM_EVERY_S
+                    if self._at_broker_end(admin, partitions, offsets):
+                        confirmed_at = int(time.time() * 1000)
+                self.state = FollowState(tuple(sorted(offsets.items())), as_of, caught_up, confirmed_at)
                 if caught_up and not self.ready.is_set():
                     self.ready.set()
         finally:
             consumer.close()
+
+    def _at_broker_end(self, admin: AdminClient, partitions, offsets) -> bool:
+        """The broker says no partition holds a committed message past what was applied: its last
+        stable offset, asked in one ListOffsets request (an open transaction is not ahead of us)."""
+        try:
+            futures = admin.list_offsets({TopicPartition(self.topic, p): OffsetSpec.latest() for p in partitions},
+                                         isolation_level=IsolationLevel.READ_COMMITTED, request_timeout=1.0)
+            return all(future.result(timeout=1.5).offset <= offsets[tp.partition] for tp, future in futures.items())
+        except Exception as exc:  # noqa: BLE001 - the broker away: not confirmed, answers go stale
+            log.debug("cannot confirm the end of %s: %s", self.topic, exc)
+            return False
 
 
 _EPOCH = date(1970, 1, 1)
@@ -164,11 +195,20 @@ class FollowedTopic:
         return self.follower.ready.is_set()
 
 
-class BlacklistIndex(FollowedTopic):
-    """subject key -> latest BlacklistEntry, from credit.blacklist."""
+Listener = Callable[[dict[str, tuple[dict | None, dict | None]], FollowState], None]
 
-    def __init__(self, bootstrap_servers: str, topic: str = BLACKLIST, poll_wait_ms: int = 20):
+
+class BlacklistIndex(FollowedTopic):
+    """subject key -> latest BlacklistEntry, from credit.blacklist, with the names of the listed
+    organisations for the name fallback. Listeners hear each live batch's changes (subject key ->
+    (entry before, entry after)): the watch lists re-check only those subjects."""
+
+    def __init__(self, bootstrap_servers: str, topic: str = BLACKLIST, poll_wait_ms: int = 20,
+                 listeners: list[Listener] | None = None):
+        self.bootstrap_servers = bootstrap_servers
         self.entries: dict[str, dict] = {}
+        self.names = NameIndex()
+        self.listeners: list[Listener] = listeners if listeners is not None else []
         self._building: dict[str, dict] = {}
         self._decode = codec(BLACKLIST_ENTRY).decode
         self.undecodable = 0
@@ -183,6 +223,10 @@ class BlacklistIndex(FollowedTopic):
 
     def get(self, key: str) -> dict | None:
         return self.entries.get(key)
+
+    def fresh(self) -> "BlacklistIndex":
+        """A new index of the same topic with the same listeners, to be built and switched in."""
+        return BlacklistIndex(self.bootstrap_servers, self.follower.topic, listeners=self.listeners)
 
     def _apply(self, batch: list, live: bool) -> None:
         target = self.entries if self.ready else self._building
@@ -199,11 +243,29 @@ class BlacklistIndex(FollowedTopic):
             except UndecodableMessage as exc:
                 self.undecodable += 1
                 log.warning("undecodable blacklist entry at key %s: %s", subject[:8] + "…", exc)
+        heard = {} if self.ready else None
         for subject, entry in changes.items():
-            if entry is None:
-                target.pop(subject, None)
-            else:
+            before = target.pop(subject, None) if entry is None else target.get(subject)
+            if entry is not None:
                 target[subject] = entry
+            if heard is not None:
+                heard[subject] = (before, entry)
+                self.names.put(subject, listed_name(entry))
         if live and not self.ready:
-            # Caught up: the fully built index replaces the empty one in one step.
-            self.entries, self._building = self._building, {}
+            # Caught up: the fully built index, and its names, replace the empty ones in one step.
+            names = NameIndex.build((k, listed_name(e)) for k, e in self._building.items())
+            self.names, self.entries, self._building = names, self._building, {}
+        if heard:
+            for listener in self.listeners:
+                try:
+                    listener(heard, self.state)
+                except Exception:  # noqa: BLE001 - a listener's failure never stops the index
+                    log.exception("blacklist listener failed")
+
+
+def listed_name(entry: dict | None) -> str | None:
+    """The name the name fallback searches: organisations only. A person is checked by ID number:
+    a name alone would show strangers who share it."""
+    if entry is None or entry.get("subject_type") == "NATURAL_PERSON":
+        return None
+    return entry.get("subject_name")

@@ -134,10 +134,46 @@ class CheckService:
     inbound: CreditProducer
     catalog: UnitCatalog
     limits: CheckLimits = field(default_factory=CheckLimits)
+    rebuilding: bool = False
+    rebuilt_at_ms: int | None = None
+
+    def __post_init__(self) -> None:
+        from checks.metrics import CheckMetrics
+
+        self.metrics = CheckMetrics(self)
+        self._rebuild_lock = threading.Lock()
 
     @property
     def ready(self) -> bool:
         return self.index.ready and self.book.ready
+
+    def start_rebuild(self, timeout: float = 600.0) -> bool:
+        """Build a new index from the beginning of credit.blacklist on a thread and switch to it
+        in one step (one assignment: every answer reads ``self.index`` once) when it is complete;
+        False when a rebuild is already under way."""
+        if not self._rebuild_lock.acquire(blocking=False):
+            return False
+        self.rebuilding = True
+        threading.Thread(target=self._rebuild, args=(timeout,), name="index-rebuild", daemon=True).start()
+        return True
+
+    def _rebuild(self, timeout: float) -> None:
+        fresh = self.index.fresh().start()
+        try:
+            deadline = time.monotonic() + timeout
+            while not fresh.ready:
+                if fresh.follower.failure or time.monotonic() > deadline:
+                    log.error("index rebuild abandoned: %s", fresh.follower.failure or "timed out")
+                    fresh.stop()
+                    return
+                time.sleep(0.05)
+            old, self.index = self.index, fresh
+            self.rebuilt_at_ms = int(time.time() * 1000)
+            old.stop()
+            log.info("blacklist index rebuilt: %d subjects at %s", len(fresh.entries), fresh.version())
+        finally:
+            self.rebuilding = False
+            self._rebuild_lock.release()
 
     def start(self) -> "CheckService":
         self.index.start()

@@ -142,8 +142,11 @@ class EmbeddedStack:
     def scrape_targets(self) -> dict[str, str]:
         """Every process with a /metrics, by the job name the dashboards select on."""
         s = self.settings
-        return {"sink": f"127.0.0.1:{s.sink_port}", "worker": f"127.0.0.1:{s.worker_web_port}",
-                "prometheus": f"127.0.0.1:{s.prometheus_port}"}
+        targets = {"sink": f"127.0.0.1:{s.sink_port}", "worker": f"127.0.0.1:{s.worker_web_port}",
+                   "prometheus": f"127.0.0.1:{s.prometheus_port}"}
+        if self.want_checks:  # the index's freshness (creditstream_checks_index_age_seconds, _stale)
+            targets["checks"] = f"127.0.0.1:{s.check_port}"
+        return targets
 
     def start_prometheus(self) -> None:
         """Optional: the stack runs without it when the Debian package is absent or cannot start."""

@@ -2,6 +2,7 @@
 masking, audit records, bulk, feedback, objections, repair, and what it refuses."""
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
@@ -10,7 +11,8 @@ from fastapi.testclient import TestClient
 from avro_schemas.codec import CHECK_FEEDBACK, CHECK_RECORD, CREDIT_EVENT, OBJECTION_EVENT
 from checks.api import create_app
 from checks.book import ObjectionBook
-from checks.index import BlacklistIndex
+from checks.index import STALE_AFTER_MS, BlacklistIndex, FollowState, listed_name
+from checks.names import NameIndex
 from checks.service import AuditSender, CheckLimits, CheckService
 from creditstream.auth.tokens import SCOPES, TokenStore
 from creditstream.domain.catalog import load_catalog
@@ -235,14 +237,15 @@ ROUTES = [("GET", f"/v1/subjects/{USCC}/status", None, "check"),
           ("POST", "/v1/objections/YY1/verify", {}, "object"),
           ("POST", "/v1/objections/YY1/resolve", {"outcome": "restored", "reason": "r"}, "object"),
           ("POST", f"/v1/subjects/{USCC}/repair", {"decision_number": "d", "reason": "r"}, "admin"),
-          ("POST", f"/v1/subjects/{USCC}/exit", {"kind": "注销", "decision_number": "d", "reason": "r"}, "admin")]
+          ("POST", f"/v1/subjects/{USCC}/exit", {"kind": "注销", "decision_number": "d", "reason": "r"}, "admin"),
+          ("GET", "/v1/blacklist/status", None, "check"), ("POST", "/v1/blacklist/rebuild", None, "admin")]
 
 
 def test_every_guarded_route_is_in_the_table(api):
     client, *_ = api
     spec = client.get("/openapi.json").json()
     guarded = {(m.upper(), p) for p, item in spec["paths"].items() for m in item} - {
-        ("GET", "/healthz"), ("GET", "/readyz")}
+        ("GET", "/healthz"), ("GET", "/readyz")}  # /metrics: counts only, left out of the schema
     assert len(guarded) == len(ROUTES)
 
 
@@ -283,3 +286,45 @@ def test_a_token_over_its_rate_gets_429(tmp_path):
     client, _, tokens, _ = make(tmp_path, CheckLimits(rate_per_token=1, burst_per_token=2))
     codes = [client.get(f"/v1/subjects/{USCC}/status", headers=auth(tokens["check"])).status_code for _ in range(4)]
     assert codes[:2] == [200, 200] and codes[-1] == 429
+
+
+def test_name_only_check_answers_ranked_candidates_never_not_listed(api):
+    client, service, tokens, _ = api
+    service.index.names = NameIndex.build((k, listed_name(e)) for k, e in service.index.entries.items())
+    body = {"matter": {"kind": "行政审批"}, "subject": {"name": "黄石恒达建工有限责任公司"}}
+    answer = client.post("/v1/checks", json=body, headers=auth(tokens["check"])).json()
+    assert answer["match"] == "NAME" and answer["listed"] is None and answer["status"] == "CANDIDATES"
+    (candidate,) = answer["candidates"]
+    assert candidate["key"] == USCC and candidate["match"] == "NORMALISED" and candidate["listed"]
+    assert "有限责任公司/有限公司" in candidate["reason"]
+    assert not any(c["name"] == "张三" for c in answer["candidates"])  # persons are checked by ID number only
+    masked = client.post("/v1/checks", json={**body, "subject": {"name": "黄石恒**工有限公司"}},
+                         headers=auth(tokens["check"])).json()
+    assert [c["match"] for c in masked["candidates"]] == ["MASKED"]
+    none = client.post("/v1/checks", json={**body, "subject": {"name": "武汉某某商贸有限公司"}},
+                       headers=auth(tokens["check"])).json()
+    assert none["status"] == "NO_CANDIDATE" and none["listed"] is None and "not a 'not listed'" in none["note"]
+    records = audit_records(service)
+    assert [r["match"] for r in records] == ["NAME"] * 3
+    assert records[0]["listed"] and records[0]["hits"][0]["subject_key"] == USCC
+    assert records[2]["hits"] == [] and records[2]["subject"]["name"] == "武汉某某商贸有限公司"
+    neither = client.post("/v1/checks", json={**body, "subject": {}}, headers=auth(tokens["check"]))
+    assert neither.status_code == 422 and neither.headers["content-type"] == "application/problem+json"
+
+
+def test_answers_carry_the_snapshot_and_go_stale_without_confirmation(api):
+    client, service, tokens, _ = api
+    now = int(time.time() * 1000)
+    service.index.follower.state = FollowState(((0, 7), (1, 3)), now - 60_000, True, now)
+    fresh = client.get(f"/v1/subjects/{USCC}/status", headers=auth(tokens["check"])).json()["index"]
+    assert fresh["version"] == "credit.blacklist:0=7,1=3" and fresh["stale"] is False and fresh["age_ms"] >= 0
+    service.index.follower.state = FollowState(((0, 7), (1, 3)), now - 60_000, True, now - STALE_AFTER_MS - 1000)
+    stale = client.post("/v1/checks", json={"matter": {"kind": "x"}, "subject": {"id": USCC}},
+                        headers=auth(tokens["check"])).json()
+    assert stale["index"]["stale"] is True and stale["listed"]
+    assert audit_records(service)[0]["index"]["stale"] is True
+    status = client.get("/v1/blacklist/status", headers=auth(tokens["check"])).json()
+    assert status["index"]["stale"] and status["subjects"] == 2
+    metrics = client.get("/metrics").text
+    assert "creditstream_checks_index_stale 1.0" in metrics
+    assert 'creditstream_checks_answers_total{match="KEY",stale="true"} 1.0' in metrics
