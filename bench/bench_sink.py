@@ -109,7 +109,8 @@ def _child_sink(bootstrap: str, directory: str, batch: int, count: int, traced: 
     group), timed from the first message read to the last row committed. ``traced`` traces Python
     allocations instead (slower, not timed): what the sink itself holds, apart from chdb's memory."""
     from creditstream.topics import RECORDS
-    from sinks.batch_sink import ClickHouseSink, relax_gc
+    from creditstream.gc_policy import relax_gc
+    from sinks.batch_sink import ClickHouseSink
     from sinks.clickhouse import connect_url, migrate
     from sinks.tables import table_specs
 

@@ -56,10 +56,12 @@ def _child_pipeline(bootstrap: str, directory: str, topic: str, count: int) -> d
     import threading
 
     from creditstream.domain.catalog import load_catalog
+    from creditstream.gc_policy import relax_gc
     from stream_apps.pipeline import StreamPipeline
 
     pipeline = StreamPipeline(_settings(bootstrap, directory, worker_app_id="bench-pipeline"), load_catalog(None),
                               source_topic=topic)
+    relax_gc()  # as the worker does when it starts its loop
     thread = threading.Thread(target=pipeline.run, daemon=True)
     thread.start()
     pipeline.ready.wait(120)

@@ -8,7 +8,8 @@ from creditstream.keys import KeyRing
 from creditstream.publication.api import Publication
 from creditstream.service_token import service_token
 from creditstream.settings import get_settings
-from sinks.batch_sink import ClickHouseSink, relax_gc
+from creditstream.gc_policy import relax_gc
+from sinks.batch_sink import ClickHouseSink
 from sinks.clickhouse import LockedClient, connect, migrate
 from sinks.faults import FaultInjectingClient, FaultPoints
 from sinks.metrics import SinkMetrics
@@ -47,6 +48,7 @@ def main() -> None:
     sink = ClickHouseSink(client, settings.clickhouse_database, settings.bootstrap_servers, settings.sink_group_id,
                           settings.sink_batch_size, settings.sink_batch_seconds, settings.sink_replay_window,
                           metrics=metrics, faults=faults)
+    relax_gc()
     log.info("sink ready: query API, live page and /metrics on %s:%s", settings.sink_bind, settings.sink_port)
     try:
         sink.run(should_stop=lambda: stop["now"])

@@ -22,7 +22,6 @@ of the earlier one.
 """
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
@@ -45,15 +44,6 @@ log = logging.getLogger("creditstream.sink")
 
 Key = tuple[str, int]
 Entry = tuple[PartitionBatch, TableSpec, "RecentEventIds | None"]
-
-
-def relax_gc() -> None:
-    """The sink holds up to a batch of messages per partition, a few small objects each, none in a
-    reference cycle. With the default thresholds the cycle collector rescans them all many times per
-    batch: measured, it nearly doubled the time per batch. Freeze what start-up made, collect rarely."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(200_000, 20, 20)
 
 
 class ClickHouseSink:

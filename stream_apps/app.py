@@ -27,6 +27,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from creditstream.domain.catalog import load_catalog
 from creditstream.settings import get_settings
+from creditstream.gc_policy import relax_gc
 from stream_apps.pipeline import StreamPipeline
 
 settings = get_settings()
@@ -54,6 +55,7 @@ class ValidateAndRoute(mode.Service):
     so it runs in a thread; the event loop keeps serving /metrics and /healthz."""
 
     async def on_start(self) -> None:
+        relax_gc()
         self._loop_done = asyncio.get_running_loop().run_in_executor(None, pipeline.run)
         self._loop_done.add_done_callback(self._on_loop_end)
 
