@@ -106,6 +106,7 @@ class ClickHouseSink:
             self.guards.pop(key, None)
             self.unprepared.discard(key)
             self.committed.pop(key, None)
+            self.store.chain_heads.pop(key, None)
             try:
                 self.metrics.lag.remove(tp.topic, str(tp.partition))
             except KeyError:
@@ -130,6 +131,8 @@ class ClickHouseSink:
             if planned:
                 log.info("%s-%s: replaying %d logged batch range(s) from offset %s", topic, partition,
                          len(planned), start)
+            if spec.chained:
+                self.store.load_chain_head(spec, partition, start)
             if spec.event_ids and self.replay_window > 0:
                 guard = RecentEventIds(self.replay_window)
                 guard.load(self.client, self.database, spec.table, topic, partition, start)

@@ -24,6 +24,7 @@ class PartitionBatch:
     started: float = field(default_factory=time.monotonic)
     planned: tuple[int, int] | None = None  # the logged range this batch replays, if any
     prepared: object | None = None  # parsed ahead of storing (sinks/store.py, pass-through)
+    chain: list | None = None  # (prev_hash, hash) per row, kept so that a retried batch links the same
 
     @property
     def planned_last(self) -> int | None:

@@ -15,6 +15,7 @@ from creditstream.reports.http import report_routes
 from creditstream.service_token import token_matches
 from dashboards.live_page import live_pages
 from dashboards.live_queries import BadRequest as DashboardRequestError, live_routes
+from sinks.audit import AuditRequestError, audit_routes
 from sinks.queries import GRANULARITIES, counts_per_unit, unit_stats
 from sinks.reseal import pending
 
@@ -61,6 +62,7 @@ def make_server(client, database: str, token: str, port: int, host: str = "127.0
         routes["/v1/keys"] = lambda q: _key_status(client, database, keys, resealer)
     routes.update(report_routes(client, database))  # GET /v1/reports/<kind>?period=2026-10[&unit=CODE]
     routes.update(exchange_routes(client, database))  # GET /v1/exchange/records: a period's records for a peer
+    routes.update(audit_routes(client, database))  # GET /v1/audit/checks/spans|rows: the check audit's chain
     routes.update(live_routes(client, database))  # GET /v1/live (the live page's data), /v1/panel (Grafana panels)
     pages = live_pages()  # GET /live: the page holds no data, so it needs no token; it reads /v1/live
 
@@ -106,7 +108,7 @@ def make_server(client, database: str, token: str, port: int, host: str = "127.0
                 return self._send(404, {"error": "not_found", "detail": f"no route {path}"})
             try:
                 return self._send(200, handler(parse_qs(query)))
-            except (BadRequest, ReportInputError, DashboardRequestError, ExchangeRequestError) as exc:
+            except (BadRequest, ReportInputError, DashboardRequestError, ExchangeRequestError, AuditRequestError) as exc:
                 return self._send(400, {"error": "bad_request", "detail": str(exc)})
             except Exception as exc:
                 log.exception("query %s failed", path)

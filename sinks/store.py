@@ -15,6 +15,7 @@ from clickhouse_connect.driver.exceptions import OperationalError
 from avro_schemas.codec import HEADER_SIZE, MAGIC, UndecodableMessage, catalog, codec
 from sinks.avro_passthrough import COORDINATE_COLUMNS, container_format, coordinates_prefix, leading_string, \
     schema_field_names, zigzag_varint
+from creditstream.domain.audit_chain import GENESIS, chain
 from sinks.metrics import SinkMetrics
 from sinks.partition_batch import PartitionBatch
 from sinks.replay_guard import RecentEventIds, first_seen
@@ -44,6 +45,18 @@ class BatchStore:
         self.metrics = metrics
         self._table_columns: dict[str, set[str]] = {}
         self._passthrough_columns: dict[tuple[str, int], list[str]] = {}
+        self.chain_heads: dict[tuple[str, int], str] = {}  # hash of the last row chained per partition
+
+    def load_chain_head(self, spec: TableSpec, partition: int, start: int) -> None:
+        """Where the chain of a newly assigned partition resumes: the hash of the stored row just
+        before the first offset to be read (rows past it, stored but not committed, are read again
+        and get the same hashes)."""
+        rows = self.client.query(
+            f"SELECT hash FROM {self.database}.{spec.table} WHERE kafka_topic = {{topic:String}} "
+            "AND kafka_partition = {partition:UInt16} AND kafka_offset < {start:UInt64} "
+            "ORDER BY kafka_offset DESC LIMIT 1",
+            parameters={"topic": spec.topic, "partition": partition, "start": start}).result_rows
+        self.chain_heads[(spec.topic, partition)] = rows[0][0] if rows else GENESIS
 
     # -- inserts -------------------------------------------------------------------------------
     def _timed(self, table: str, insert, *args, **kwargs) -> None:
@@ -111,12 +124,24 @@ class BatchStore:
             result.dropped[spec.table] += dropped
         else:
             fresh = entries
+        if spec.chained:
+            fresh = self._chained(batch, fresh)
         if fresh:
             self._insert_rows(spec.table, [row for _, row in fresh], spec.insert_columns, batch.token(spec.table))
             result.rows[spec.table] += len(fresh)
             if spec.event_ids:
                 result.stored_ids += [eid for eid, _ in fresh]
                 result.stored_offsets += [row[-1] for _, row in fresh]
+
+    def _chained(self, batch: PartitionBatch, entries: list) -> list:
+        """Each row with its previous hash and hash, computed once per batch: a retry stores the
+        same links, and the partition's head moves on only once."""
+        if batch.chain is None:
+            key = (batch.topic, batch.partition)
+            batch.chain = chain(self.chain_heads.get(key, GENESIS), [(row[:-3], row[-2], row[-1]) for _, row in entries])
+            if batch.chain:
+                self.chain_heads[key] = batch.chain[-1][1]
+        return [(eid, row + list(links)) for (eid, row), links in zip(entries, batch.chain)]
 
     def _store_passthrough(self, batch, spec, seen, result, undecodable) -> None:
         prepared = batch.prepared or prepare_passthrough(batch, spec)

@@ -99,6 +99,9 @@ CHECK_COLUMNS = [
 ]
 
 
+CHAIN_COLUMNS = ["prev_hash", "hash"]
+
+
 def check_row(c: dict, _msg: Consumed) -> list:
     matter, subject, index, hits = c["matter"], c["subject"], c["index"], c["hits"]
     return [
@@ -158,6 +161,7 @@ class TableSpec:
     to_row: Callable[[dict | None, Consumed], list] | None = None
     event_ids: bool = False                       # the record leads with its event id: replays are dropped by it
     tombstones: bool = False                      # a message without value is a state change (compacted topic)
+    chained: bool = False                         # rows hash-chained per partition (audit_chain.py)
 
     @property
     def passthrough(self) -> bool:
@@ -165,7 +169,7 @@ class TableSpec:
 
     @property
     def insert_columns(self) -> list[str]:
-        return list(self.columns or []) + COORDINATE_COLUMNS
+        return list(self.columns or []) + COORDINATE_COLUMNS + (CHAIN_COLUMNS if self.chained else [])
 
 
 REJECTIONS_TABLE = "rejections"
@@ -177,7 +181,7 @@ def table_specs() -> dict[str, TableSpec]:
         TableSpec(RECORDS, "records", VALIDATED_RECORD, event_ids=True),
         TableSpec(REJECTED, REJECTIONS_TABLE, REJECTION, REJECTION_COLUMNS, rejection_row, event_ids=True),
         TableSpec(BLACKLIST, "blacklist_history", BLACKLIST_ENTRY, BLACKLIST_COLUMNS, blacklist_row, tombstones=True),
-        TableSpec(CHECKS, "checks", CHECK_RECORD, CHECK_COLUMNS, check_row),
+        TableSpec(CHECKS, "checks", CHECK_RECORD, CHECK_COLUMNS, check_row, chained=True),
         TableSpec(ZERO_REPORTS, "zero_reports", ZERO_REPORT, ZERO_REPORT_COLUMNS, zero_report_row),
         TableSpec(FEEDBACK_TOPIC, "check_feedback", CHECK_FEEDBACK, FEEDBACK_COLUMNS, feedback_row),
         TableSpec(OBJECTIONS, "objection_events", OBJECTION_EVENT, OBJECTION_COLUMNS, objection_row, event_ids=True),

@@ -1,4 +1,5 @@
-"""`creditstream checks serve` and `creditstream objections list|overdue`."""
+"""`creditstream checks serve`, `creditstream objections list|overdue`, `creditstream audit verify`
+(the check audit's hash chain) and `creditstream watches status` (watch notifications)."""
 from __future__ import annotations
 
 import logging
@@ -11,11 +12,56 @@ from rich.table import Table
 console = Console()
 checks_app = typer.Typer(no_args_is_help=True, help="The approval-window check service (逢报必查).")
 objections_app = typer.Typer(no_args_is_help=True, help="Objections (异议) and their statutory deadlines.")
+audit_app = typer.Typer(no_args_is_help=True, help="The check audit: every check, hash-chained per partition.")
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(checks_app, name="checks")
     app.add_typer(objections_app, name="objections")
+    app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(from_: str = typer.Option(None, "--from", help="First day or time (UTC) of checks: YYYY-MM-DD[THH:MM]."),
+                 to: str = typer.Option(None, "--to", help="Day or time (UTC) the checks end before."),
+                 as_json: bool = typer.Option(False, "--json", help="The report as JSON.")) -> None:
+    """Recompute the hash chain of the checks asked in [--from, --to) from the stored rows (read
+    through the running sink) and name the first broken link. Exits 1 when one is broken."""
+    import json
+    import urllib.error
+    from urllib.parse import urlencode
+
+    from creditstream.domain.audit_chain import verify
+    from creditstream.embedded.stack import SinkClient
+    from creditstream.settings import get_settings
+
+    sink = SinkClient(get_settings())
+    if not sink.healthy():
+        console.print("[red]error:[/red] the sink is not running; start the stack (`creditstream up`) first")
+        raise typer.Exit(2)
+    try:
+        spans = sink.get("/v1/audit/checks/spans?" + urlencode({k: v for k, v in (("from", from_), ("to", to)) if v}),
+                         timeout=60)["spans"]
+        report = verify(spans, lambda p, a, b: sink.get(
+            f"/v1/audit/checks/rows?partition={p}&first={a}&last={b}", timeout=60)["rows"])
+    except urllib.error.HTTPError as exc:
+        detail = json.loads(exc.read() or b"{}").get("detail", exc.reason)
+        console.print(f"[red]error:[/red] {detail}")
+        raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        table = Table(title=f"check audit chain {from_ or '…'} – {to or '…'}")
+        for column in ("partition", "rows verified", "before the chain", "first broken link"):
+            table.add_column(column)
+        for p in report["partitions"]:
+            table.add_row(str(p["partition"]), f"{p['rows']:,}", f"{p['unchained']:,}", p["broken"] or "intact")
+        console.print(table)
+        if report["broken"]:
+            console.print(f"[red]broken:[/red] {report['broken']}")
+        else:
+            console.print(f"[green]intact:[/green] {report['rows']:,} check records verified")
+    raise typer.Exit(1 if report["broken"] else 0)
 
 
 @checks_app.command("serve")
