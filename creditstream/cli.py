@@ -13,6 +13,7 @@ from creditstream.commands import schemas as schemas_commands
 from creditstream.commands import load as load_commands, validate as validate_commands
 from creditstream.commands import serve as serve_commands, tokens as tokens_commands, zero_report as zero_report_commands
 from creditstream.commands import keys as keys_commands, report as report_commands
+from creditstream.commands import chaos as chaos_commands
 from creditstream.commands import checks as checks_commands
 from creditstream.commands import exchange as exchange_commands
 from creditstream.embedded.kafka import EmbeddedStackError
@@ -23,7 +24,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 db_app = typer.Typer(no_args_is_help=True, help="ClickHouse schema migrations.")
 app.add_typer(db_app, name="db")
 app.add_typer(schemas_commands.app, name="schemas")
-for _module in (load_commands, validate_commands, serve_commands, tokens_commands, zero_report_commands):
+for _module in (load_commands, validate_commands, serve_commands, tokens_commands, zero_report_commands,
+                chaos_commands):
     _module.register(app)
 report_commands.register(app)
 keys_commands.register(app)

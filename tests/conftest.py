@@ -2,24 +2,12 @@
 jars, chdb) on free loopback ports in a temporary data directory."""
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
 
+from creditstream.embedded.process import free_ports  # noqa: F401 (the tests' import of it)
 from creditstream.settings import Settings
-
-
-def free_ports(n: int) -> list[int]:
-    sockets, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        sockets.append(s)
-        ports.append(s.getsockname()[1])
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def stack_settings(data_dir, **overrides) -> Settings:

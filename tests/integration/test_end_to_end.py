@@ -5,12 +5,13 @@ import os
 import subprocess
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from avro_schemas.codec import BLACKLIST_ENTRY, codec
 from creditstream.domain.categories import is_blacklist_category
 from creditstream.domain.identifiers import routing_key
 from creditstream.embedded.process import port_open
+from creditstream.faults.kafka_read import read_topic  # noqa: F401 (other tests import it from here)
 from creditstream.embedded.stack import EmbeddedStack, SinkClient
 from creditstream.topics import BLACKLIST, INBOUND
 from producers.credit_producer import CreditProducer
@@ -54,29 +55,6 @@ def run(tmp_path_factory):
     finally:
         stack.stop()
     return {"settings": settings, "events": events, "blacklist": blacklist, "pids": pids}
-
-
-def read_topic(bootstrap: str, topic: str) -> list[tuple[bytes, bytes]]:
-    """Every committed message of a topic. The worker writes in transactions, so offsets also
-    hold transaction markers: read until each partition's position reaches its end offset."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"test-read-{os.getpid()}",
-                         "enable.auto.commit": False, "isolation.level": "read_committed"})
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    tps = [TopicPartition(topic, p, 0) for p in partitions]
-    ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
-    consumer.assign(tps)
-    out = []
-    pending = {p for p, end in ends.items() if end > 0}
-    while pending:
-        msg = consumer.poll(5)
-        if msg is not None and not msg.error():
-            out.append((msg.key(), msg.value()))
-        for tp in consumer.position([TopicPartition(topic, p) for p in list(pending)]):
-            if tp.offset >= ends[tp.partition]:
-                pending.discard(tp.partition)
-        assert msg is not None or not pending, f"timed out reading {topic}"
-    consumer.close()
-    return out
 
 
 def test_every_event_is_stored_once_or_rejected_with_reason(run):

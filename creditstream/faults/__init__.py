@@ -1,0 +1,1 @@
+"""Fault injection and reconciliation over the embedded stack (`creditstream chaos`)."""
