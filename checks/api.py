@@ -74,6 +74,17 @@ class BulkCheckRequest(Strict):
     requesting_unit: str | None = Field(None, min_length=1, max_length=_SHORT)
 
 
+class WatchRequest(Strict):
+    subjects: list[str] = Field(min_length=1, max_length=10_000, description="USCCs or ID numbers to watch")
+    label: str | None = Field(None, max_length=_SHORT, description="the unit's own note: 办件编号, contract …")
+
+
+class WebhookRequest(Strict):
+    url: str = Field(max_length=_TEXT, pattern=r"^https?://[^\s]+$", description="where watch events are POSTed")
+    secret: str = Field(min_length=16, max_length=200,
+                        description="key of the HMAC-SHA256 signature header (X-Creditstream-Signature)")
+
+
 class FeedbackRequest(Strict):
     outcome: Literal["refused", "conditioned", "approved"]
     reason: str | None = Field(None, max_length=_TEXT)
@@ -398,6 +409,60 @@ def create_app(service: CheckService) -> FastAPI:
         except NotDelivered as exc:
             raise Problem(503, "暂时无法记录 cannot record now", f"{exc}; nothing was changed, send it again",
                           kind="unavailable", headers={"Retry-After": "5"}) from None
+
+    # ------------------------------------------------------------------------------------- watches
+    def watches():
+        if service.watches is None:
+            raise Problem(503, "关注功能未启用 watches not available", "this service runs without watch lists",
+                          kind="unavailable")
+        return service.watches
+
+    @app.post("/v1/watches", status_code=201, tags=["watches"])
+    def add_watches(body: WatchRequest, token: TokenInfo = Depends(require("check")),
+                    _ready: None = Depends(ready_index)):
+        """信用监管: watch subjects the unit approved or contracts with; when one enters or leaves a
+        list, a WatchEvent goes to credit.watch.<unit> and to the unit's webhook. Persons are kept
+        by pseudonym."""
+        added, invalid = [], []
+        for n, text in enumerate(body.subjects):
+            try:
+                query = parse_cached(text)
+            except A.InvalidSubjectId as exc:
+                invalid.append({"position": n, "error": str(exc)})
+                continue
+            entry, pseudonym = lookup(query)
+            key, _kind = A.record_key(query, entry, pseudonym)
+            added.append(watches().add(token.unit, key, query.shown, body.label))
+        return {"unit": token.unit, "watching": added, "invalid": invalid}
+
+    @app.get("/v1/watches", tags=["watches"])
+    def list_watches(token: TokenInfo = Depends(require("check"))):
+        return {"unit": token.unit, "watches": watches().list(token.unit), "webhook": watches().webhook(token.unit)}
+
+    @app.delete("/v1/watches/{subject_id}", status_code=204, tags=["watches"])
+    def delete_watch(subject_id: str = Path(max_length=A.MAX_ID_CHARS), token: TokenInfo = Depends(require("check")),
+                     _ready: None = Depends(ready_index)):
+        query = parse(subject_id, "subject_id")
+        entry, pseudonym = lookup(query)
+        keys = {A.record_key(query, entry, pseudonym)[0]}
+        if query.person:
+            keys.update(service.keys.current().lookup_keys(query.number))
+        if not any([watches().remove(token.unit, key) for key in keys]):
+            raise Problem(404, "未关注 not watched", f"unit {token.unit} does not watch {query.shown}", kind="not-found")
+        return Response(status_code=204)
+
+    @app.put("/v1/watches/webhook", tags=["watches"])
+    def set_webhook(body: WebhookRequest, token: TokenInfo = Depends(require("check"))):
+        """The unit's webhook: each event POSTed as JSON with X-Creditstream-Timestamp and
+        X-Creditstream-Signature = sha256=HMAC(secret, timestamp + "." + body); retried with
+        exponential back-off until a 2xx."""
+        watches().set_webhook(token.unit, body.url, body.secret)
+        return {"unit": token.unit, "webhook": watches().webhook(token.unit)}
+
+    @app.get("/v1/watches/status", tags=["watches"])
+    def watch_status(token: TokenInfo = Depends(require("check"))):
+        """Delivery state of the unit's watch events: published to its topic, delivered, pending, failed."""
+        return watches().status(token.unit)
 
     # ---------------------------------------------------------------------------------- objections
     def objection_view(o: O.Objection, now_ms: int | None = None) -> dict:

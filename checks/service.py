@@ -134,6 +134,7 @@ class CheckService:
     inbound: CreditProducer
     catalog: UnitCatalog
     limits: CheckLimits = field(default_factory=CheckLimits)
+    watches: object | None = None     # checks.watches.Watches
     rebuilding: bool = False
     rebuilt_at_ms: int | None = None
 
@@ -179,9 +180,22 @@ class CheckService:
         self.index.start()
         self.book.start()
         self.audit.start()
+        if self.watches is not None:
+            self.watches.start()
+            threading.Thread(target=self._recheck_watches, name="watch-recheck", daemon=True).start()
         return self
 
+    def _recheck_watches(self) -> None:
+        """Once the index is built: report what changed for watched subjects while we were down."""
+        while not self.index.ready:
+            if self.index.follower.failure:
+                return
+            time.sleep(0.1)
+        self.watches.recheck_all()
+
     def stop(self) -> None:
+        if self.watches is not None:
+            self.watches.stop()
         self.audit.stop()
         for producer in (self.feedback, self.objections, self.inbound):
             producer.flush_all()
@@ -190,12 +204,22 @@ class CheckService:
 
 
 def build_service(settings, limits: CheckLimits | None = None) -> CheckService:
+    from pathlib import Path
+
+    from checks.watches import TOPIC_PREFIX, WATCH_EVENT, Watches, WatchStore
     from creditstream.keys import KeyRing
+    from creditstream.topics import TopicSpec, ensure_topics
 
     bootstrap = settings.bootstrap_servers
     catalog = load_catalog(settings.worker_unit_catalog or None)
-    return CheckService(
-        index=BlacklistIndex(bootstrap), book=ObjectionBook(bootstrap), tokens=TokenStore.for_settings(settings),
+    listeners: list = []
+
+    def ensure_topic(topic: str) -> None:
+        ensure_topics(bootstrap, [TopicSpec(topic, settings.topic_partitions, settings.topic_replication)])
+
+    service = CheckService(
+        index=BlacklistIndex(bootstrap, listeners=listeners), book=ObjectionBook(bootstrap),
+        tokens=TokenStore.for_settings(settings),
         keys=KeyRing.for_settings(settings),
         # The audit of checks favours latency: a short linger, batches still form under load.
         audit=AuditSender(CreditProducer(bootstrap, topic=CHECKS, record=CHECK_RECORD, **{"linger.ms": 5})),
@@ -205,3 +229,8 @@ def build_service(settings, limits: CheckLimits | None = None) -> CheckService:
         catalog=catalog,
         limits=limits or CheckLimits(settings.check_max_body_bytes, settings.check_max_bulk_subjects,
                                      settings.check_rate_per_token, settings.check_burst_per_token))
+    service.watches = Watches(WatchStore(Path(settings.data_dir) / "checks" / "watches.sqlite"), lambda: service.index,
+                              CreditProducer(bootstrap, topic=TOPIC_PREFIX, record=WATCH_EVENT, **{"linger.ms": 0}),
+                              service.metrics, ensure_topic)
+    listeners.append(service.watches.on_changes)
+    return service

@@ -13,12 +13,47 @@ console = Console()
 checks_app = typer.Typer(no_args_is_help=True, help="The approval-window check service (逢报必查).")
 objections_app = typer.Typer(no_args_is_help=True, help="Objections (异议) and their statutory deadlines.")
 audit_app = typer.Typer(no_args_is_help=True, help="The check audit: every check, hash-chained per partition.")
+watches_app = typer.Typer(no_args_is_help=True, help="Watch lists: units told when a watched subject's lists change.")
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(checks_app, name="checks")
     app.add_typer(objections_app, name="objections")
     app.add_typer(audit_app, name="audit")
+    app.add_typer(watches_app, name="watches")
+
+
+@watches_app.command("status")
+def watches_status(unit: str = typer.Option(None, help="One unit only."),
+                   as_json: bool = typer.Option(False, "--json", help="As JSON.")) -> None:
+    """Watches per unit, their webhook and topic, and the delivery state of their events (read from
+    the check service's outbox). Exits 1 when a delivery has failed for good."""
+    import json
+
+    from checks.watches import WatchStore
+    from creditstream.settings import get_settings
+
+    path = get_settings().data_dir / "checks" / "watches.sqlite"
+    if not path.exists():
+        console.print("no watches registered yet (POST /v1/watches on the check service)")
+        raise typer.Exit(0)
+    from checks.watches import Watches
+
+    status = Watches.status_of(WatchStore(path), unit)
+    if as_json:
+        print(json.dumps(status, ensure_ascii=False))
+    else:
+        table = Table(title="关注 watch lists")
+        for column in ("unit", "watches", "topic", "webhook", "delivered", "pending", "failed", "unpublished",
+                       "last error"):
+            table.add_column(column)
+        for u in status["units"]:
+            box = u["outbox"]
+            error = next((r["last_error"] for r in u["recent"] if r["last_error"]), "")
+            table.add_row(u["unit"], str(u["watches"]), u["topic"], u["webhook"] or "(none)",
+                          *(str(box.get(k, 0)) for k in ("delivered", "pending", "failed", "unpublished")), error or "")
+        console.print(table)
+    raise typer.Exit(1 if any(u["outbox"].get("failed") for u in status["units"]) else 0)
 
 
 @audit_app.command("verify")

@@ -13,6 +13,7 @@ from checks.api import create_app
 from checks.book import ObjectionBook
 from checks.index import STALE_AFTER_MS, BlacklistIndex, FollowState, listed_name
 from checks.names import NameIndex
+from checks.watches import WATCH_EVENT, Watches, WatchStore
 from checks.service import AuditSender, CheckLimits, CheckService
 from creditstream.auth.tokens import SCOPES, TokenStore
 from creditstream.domain.catalog import load_catalog
@@ -68,6 +69,7 @@ def make(tmp_path, limits: CheckLimits | None = None):
                            feedback=producers["feedback"], objections=producers["objections"],
                            inbound=producers["inbound"], catalog=load_catalog(),
                            limits=limits or CheckLimits(max_body_bytes=2 * 1024 * 1024))
+    service.watches = Watches(WatchStore(tmp_path / "watches.sqlite"), lambda: service.index, Producer(WATCH_EVENT))
     tokens = {scope: store.create(UNIT, [scope], scope)[1] for scope in SCOPES}
     tokens["check+personal"] = store.create(UNIT, ["check", "read_personal"], "personal")[1]
     info, revoked = store.create(UNIT, list(SCOPES), "revoked")
@@ -238,7 +240,10 @@ ROUTES = [("GET", f"/v1/subjects/{USCC}/status", None, "check"),
           ("POST", "/v1/objections/YY1/resolve", {"outcome": "restored", "reason": "r"}, "object"),
           ("POST", f"/v1/subjects/{USCC}/repair", {"decision_number": "d", "reason": "r"}, "admin"),
           ("POST", f"/v1/subjects/{USCC}/exit", {"kind": "注销", "decision_number": "d", "reason": "r"}, "admin"),
-          ("GET", "/v1/blacklist/status", None, "check"), ("POST", "/v1/blacklist/rebuild", None, "admin")]
+          ("GET", "/v1/blacklist/status", None, "check"), ("POST", "/v1/blacklist/rebuild", None, "admin"),
+          ("POST", "/v1/watches", {"subjects": [USCC]}, "check"), ("GET", "/v1/watches", None, "check"),
+          ("DELETE", f"/v1/watches/{USCC}", None, "check"), ("GET", "/v1/watches/status", None, "check"),
+          ("PUT", "/v1/watches/webhook", {"url": "http://127.0.0.1:9/h", "secret": "x" * 16}, "check")]
 
 
 def test_every_guarded_route_is_in_the_table(api):
@@ -328,3 +333,22 @@ def test_answers_carry_the_snapshot_and_go_stale_without_confirmation(api):
     metrics = client.get("/metrics").text
     assert "creditstream_checks_index_stale 1.0" in metrics
     assert 'creditstream_checks_answers_total{match="KEY",stale="true"} 1.0' in metrics
+
+
+def test_watches_are_kept_per_unit_persons_by_pseudonym(api):
+    client, service, tokens, _ = api
+    added = client.post("/v1/watches", json={"subjects": [USCC, PERSON, "nonsense"], "label": "合同 HT-7"},
+                        headers=auth(tokens["check"]))
+    assert added.status_code == 201
+    body = added.json()
+    assert [w["subject"] for w in body["watching"]] == [USCC, mask_id_number(PERSON)]
+    assert body["watching"][0]["lists"] == ["TAX_VIOLATION"] and body["invalid"][0]["position"] == 2
+    assert PERSON not in added.text
+    stored = {key for (key,) in service.watches.store.rows("SELECT subject_key FROM watches")}
+    assert stored == {USCC, service.keys.current().pseudonym(PERSON)}
+    listed = client.get("/v1/watches", headers=auth(tokens["check"])).json()["watches"]
+    assert len(listed) == 2 and PERSON not in repr(listed)
+    assert client.delete(f"/v1/watches/{PERSON}", headers=auth(tokens["check"])).status_code == 204
+    assert client.delete(f"/v1/watches/{PERSON}", headers=auth(tokens["check"])).status_code == 404
+    hook = client.put("/v1/watches/webhook", json={"url": "ftp://x", "secret": "x" * 16}, headers=auth(tokens["check"]))
+    assert hook.status_code == 422
