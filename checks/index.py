@@ -149,7 +149,9 @@ class TopicFollower:
         try:
             futures = admin.list_offsets({TopicPartition(self.topic, p): OffsetSpec.latest() for p in partitions},
                                          isolation_level=IsolationLevel.READ_COMMITTED, request_timeout=1.0)
-            return all(future.result(timeout=1.5).offset <= offsets[tp.partition] for tp, future in futures.items())
+            ends = {tp.partition: future.result(timeout=1.5).offset for tp, future in futures.items()}
+            # A partition the broker did not answer for comes back as -1: not confirmed.
+            return len(ends) == len(partitions) and all(0 <= end <= offsets[p] for p, end in ends.items())
         except Exception as exc:  # noqa: BLE001 - the broker away: not confirmed, answers go stale
             log.debug("cannot confirm the end of %s: %s", self.topic, exc)
             return False
