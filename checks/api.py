@@ -213,6 +213,14 @@ def create_app(service: CheckService) -> FastAPI:
         except A.InvalidSubjectId as exc:
             raise invalid_request(str(exc), field, "invalid_subject_id") from None
 
+    def parsed_or_noted(position: int, text: str, notes: list) -> A.SubjectQuery | None:
+        """One id of a list: parsed, or its reason noted in place and None."""
+        try:
+            return parse_cached(text)
+        except A.InvalidSubjectId as exc:
+            notes.append({"position": position, "error": str(exc)})
+            return None
+
     def requesting_unit(token: TokenInfo, asked: str | None) -> str:
         if asked and asked != token.unit and token.unit != PLATFORM_UNIT:
             raise Problem(403, "权限不足 forbidden", f"token {token.id} checks for unit {token.unit}, not {asked}",
@@ -365,10 +373,8 @@ def create_app(service: CheckService) -> FastAPI:
                 results.append({"position": n, "error": "名称核查请逐一提交 a check by name only goes one at a time "
                                                         "through /v1/checks: its answer is a list of candidates"})
                 continue
-            try:
-                query = parse_cached(text)
-            except A.InvalidSubjectId as exc:
-                results.append({"position": n, "error": str(exc)})
+            query = parsed_or_noted(n, text, results)
+            if query is None:
                 continue
             entry, pseudonym = lookup(query)
             answer = answer_for(query, entry, today)
@@ -425,10 +431,8 @@ def create_app(service: CheckService) -> FastAPI:
         by pseudonym."""
         added, invalid = [], []
         for n, text in enumerate(body.subjects):
-            try:
-                query = parse_cached(text)
-            except A.InvalidSubjectId as exc:
-                invalid.append({"position": n, "error": str(exc)})
+            query = parsed_or_noted(n, text, invalid)
+            if query is None:
                 continue
             entry, pseudonym = lookup(query)
             key, _kind = A.record_key(query, entry, pseudonym)

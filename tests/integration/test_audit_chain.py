@@ -47,10 +47,13 @@ def test_chain_verifies_across_batches_replays_and_a_new_owner(client, db):
     assert links[0][0] == "" and all(links[i][0] == links[i - 1][1] for i in range(1, len(links)))
 
 
+def tamper(client, db, change: str) -> None:
+    client.command(f"ALTER TABLE {db}.checks {change} SETTINGS mutations_sync = 1")
+
+
 def test_a_changed_row_is_found(client, db):
     stored(client, db, 0, 0, 12)
-    client.command(f"ALTER TABLE {db}.checks UPDATE listed = NOT listed WHERE check_id = 'c-0-6' "
-                   "SETTINGS mutations_sync = 1")
+    tamper(client, db, "UPDATE listed = NOT listed WHERE check_id = 'c-0-6'")
     result = report(client, db)
     assert "offset 6 (check c-0-6)" in result["broken"] and "was changed" in result["broken"]
 
@@ -61,14 +64,13 @@ def test_a_changed_row_with_its_hash_recomputed_breaks_the_next_link(client, db)
     values, offset, prev_hash = row[:-3], row[-3], row[-2]
     values[CHECK_COLUMNS.index("listed")] = not values[CHECK_COLUMNS.index("listed")]
     forged = link(prev_hash, values, 0, offset)
-    client.command(f"ALTER TABLE {db}.checks UPDATE listed = NOT listed, hash = '{forged}' WHERE check_id = 'c-0-4' "
-                   "SETTINGS mutations_sync = 1")
+    tamper(client, db, f"UPDATE listed = NOT listed, hash = '{forged}' WHERE check_id = 'c-0-4'")
     result = report(client, db)
     assert "offset 5 (check c-0-5)" in result["broken"] and "previous hash" in result["broken"]
 
 
 def test_a_removed_row_breaks_the_link_after_it(client, db):
     stored(client, db, 0, 0, 12)
-    client.command(f"ALTER TABLE {db}.checks DELETE WHERE check_id = 'c-0-9' SETTINGS mutations_sync = 1")
+    tamper(client, db, "DELETE WHERE check_id = 'c-0-9'")
     result = report(client, db)
     assert "offset 10 (check c-0-10)" in result["broken"] and "previous hash" in result["broken"]
