@@ -107,16 +107,31 @@ def up(demo: bool = typer.Option(True, help="Run the synthetic demo feed."),
     previous: dict[str, int] = {}
     last = time.monotonic()
     exit_code = 0
+    restarts: dict[str, list[float]] = {}
     try:
         with Live(console=console, refresh_per_second=4) as live:
             while True:
                 failed = stack.failed()
                 if failed:
+                    # A supervisor's job: start again what exited; give up when one keeps dying.
+                    now = time.monotonic()
                     for name in failed:
                         proc = stack.processes.get(name) or (stack.kafka.process if stack.kafka else None)
-                        err.print(f"[red]{name} exited[/red]; last lines of its log:\n{proc.tail() if proc else ''}")
-                    exit_code = 1
-                    break
+                        recent = [t for t in restarts.get(name, []) if now - t < 600] + [now]
+                        restarts[name] = recent
+                        if len(recent) > 5:
+                            err.print(f"[red]{name} exited {len(recent)} times in 10 minutes[/red]; "
+                                      f"last lines of its log:\n{proc.tail() if proc else ''}")
+                            exit_code = 1
+                            break
+                        err.print(f"[yellow]{name} exited; starting it again[/yellow] (log: "
+                                  f"{proc.log_path if proc else settings.log_dir})")
+                        try:
+                            stack.restart(name)
+                        except EmbeddedStackError as exc:
+                            err.print(f"[red]{name} could not be restarted:[/red] {exc}")
+                    if exit_code:
+                        break
                 try:
                     units = sink.get("/v1/counts")["units"]
                     status = f"updated {time.strftime('%H:%M:%S')}"

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     worker_app_id: str = "creditstream-worker"
     worker_web_port: int = 6066
     worker_batch_size: int = 5000
+    # A transaction under way longer than this (its calls time out within 2 minutes) means a
+    # broker call is stuck: the worker exits for its supervisor to restart it.
+    worker_stall_seconds: float = 120.0
     # Where the worker's /metrics and /healthz listen (127.0.0.1 in the embedded default).
     worker_web_bind: str = "127.0.0.1"
     # The unit catalog (TOML); empty means the bundled one (creditstream/domain/data/unit_catalog.toml).

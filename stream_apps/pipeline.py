@@ -17,6 +17,7 @@ their committed changelogs.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -56,6 +57,8 @@ class StreamPipeline:
         self.source_topic = source_topic
         self.instance = instance_id(settings)
         self._stop = threading.Event()
+        self._in_transaction_since: float | None = None  # for the watchdog
+        self.stall_seconds = settings.worker_stall_seconds
         self._assigned: set[int] = set()
         self._swept_day: int | None = None
         self.ready = threading.Event()  # set once partitions are assigned and restored
@@ -148,9 +151,26 @@ class StreamPipeline:
     def stop(self) -> None:
         self._stop.set()
 
+    def _watchdog(self) -> None:
+        """Exit the process when one transaction has been under way far longer than its own
+        timeouts allow. librdkafka can block in send_offsets_to_transaction for good once the
+        group coordinator's broker restarted (librdkafka issue 5511); a call stuck in C cannot be
+        interrupted, and a live worker that moves nothing is worse than a dead one: its
+        supervisor (compose's restart policy, `creditstream up`) starts it again, and the open
+        transaction is aborted when the new one initialises with the same transactional id."""
+        while not self._stop.wait(5.0):
+            since = self._in_transaction_since
+            if since is not None and time.monotonic() - since > self.stall_seconds:
+                log.error("a transaction has been under way for %.0f s (stuck broker call): exiting so that the "
+                          "worker is restarted; nothing committed is lost, the open transaction is aborted",
+                          time.monotonic() - since)
+                logging.shutdown()
+                os._exit(70)
+
     def run(self) -> None:
         ensure_topics(self.settings.bootstrap_servers,
                       topic_specs(self.settings.topic_partitions, self.settings.topic_replication, self.settings.inbound_retention_days))
+        threading.Thread(target=self._watchdog, name="stream-watchdog", daemon=True).start()
         producer = self._producer()
         producer.init_transactions(30)
         consumer = self._consumer()
@@ -185,6 +205,13 @@ class StreamPipeline:
         started = time.monotonic()
         stats = BatchStats()
         inbound = [InboundMessage(m.topic(), m.partition(), m.offset(), m.value(), m.timestamp()[1]) for m in batch]
+        self._in_transaction_since = started
+        try:
+            self._transact_steps(producer, consumer, batch, sweep, inbound, stats, started)
+        finally:
+            self._in_transaction_since = None
+
+    def _transact_steps(self, producer, consumer, batch, sweep, inbound, stats, started) -> None:
         producer.begin_transaction()
         try:
             outputs = self.processor.sweep(sorted(self._assigned)) if sweep else []

@@ -102,7 +102,7 @@ class EmbeddedStack:
             if self.want_checks:
                 self.start_checks()
             if self.demo:
-                self._spawn("feed", [sys.executable, "-m", "creditstream", "feed", "--rate", str(self.demo_rate)])
+                self.start_feed()
             if self.want_prometheus:
                 self.start_prometheus()
         except BaseException:
@@ -161,6 +161,20 @@ class EmbeddedStack:
             self.log(f"running without Prometheus: {exc}")
             return
         self.prometheus = prometheus
+
+    def start_feed(self) -> None:
+        self._spawn("feed", [sys.executable, "-m", "creditstream", "feed", "--rate", str(self.demo_rate)])
+
+    def restart(self, name: str) -> None:
+        """Start again a child that exited (the supervisor's part: `creditstream up` calls it).
+        The broker keeps its log on disk; every other child resumes from committed offsets."""
+        if name == "kafka":
+            self.kafka.start(log=self.log)
+            return
+        self.processes.pop(name, None)
+        starters = {"sink": self.start_sink, "worker": self.start_worker, "ingest": self.start_ingest,
+                    "checks": self.start_checks, "feed": self.start_feed}
+        starters[name]()
 
     def failed(self) -> list[str]:
         """Names of children that exited while they should be running."""
