@@ -33,6 +33,22 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def _stat(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
 def test_up_shows_growing_counts_and_ctrl_c_stops_everything(tmp_path):
     settings = stack_settings(tmp_path, demo_rate=300.0)
     up = subprocess.Popen([sys.executable, "-m", "creditstream", "up", "--refresh", "0.5"],
@@ -52,6 +68,16 @@ def test_up_shows_growing_counts_and_ctrl_c_stops_everything(tmp_path):
             urllib.request.urlopen(urllib.request.Request(f"{ingest}/v1/reports", data=b"{}", method="POST"), timeout=5)
         assert refused.value.code == 401
         wait_for(lambda: total() > first, 60, what="the counts to grow")
+        # A child that dies is started again: the counts keep growing after the worker is killed.
+        worker = [p for p in _descendants(up.pid) if b"stream_apps\x00worker" in _cmdline(p)]
+        assert len(worker) == 1
+        os.kill(worker[0], signal.SIGKILL)
+        wait_for(lambda: not os.path.exists(f"/proc/{worker[0]}") or b") Z " in _stat(worker[0]), 10,
+                 what="the worker to die")
+        after_kill = total()
+        wait_for(lambda: [p for p in _descendants(up.pid) if b"stream_apps\x00worker" in _cmdline(p)], 30,
+                 what="`up` to start the worker again")
+        wait_for(lambda: total() > after_kill + 100, 180, what="the counts to grow after the restart")
         started = _descendants(up.pid)
         assert len(started) >= 5, "expected broker, sink, worker, ingest and feed under `up`"
         os.killpg(up.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
@@ -62,6 +88,7 @@ def test_up_shows_growing_counts_and_ctrl_c_stops_everything(tmp_path):
     text = output.decode(errors="replace")
     assert up.returncode == 0, text[-2000:]
     assert "nothing left running" in text
+    assert "worker exited; starting it again" in text
     assert "Traceback" not in text
     admin = re.search(r"(cst_[\w-]+)", text)
     assert admin, "the first start shows the administrator token once"
