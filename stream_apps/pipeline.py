@@ -76,7 +76,8 @@ class StreamPipeline:
             "session.timeout.ms": 10000,
             "fetch.max.bytes": 52428800,
             "max.partition.fetch.bytes": 10485760,
-            "queued.max.messages.kbytes": 262144,
+            # Read-ahead bounded: a backlog of millions waits in Kafka, not in this process.
+            "queued.max.messages.kbytes": 32768,
             "log_level": 3,
         })
 
@@ -91,7 +92,7 @@ class StreamPipeline:
             "linger.ms": 5,
             "batch.num.messages": 10000,
             "queue.buffering.max.messages": 1000000,
-            "queue.buffering.max.kbytes": 1048576,
+            "queue.buffering.max.kbytes": 262144,
             "log_level": 3,
         })
 

@@ -29,7 +29,7 @@ from creditstream.domain.reasons import Reason
 from creditstream.domain.unit_counts import count_outcome, empty_counts
 from creditstream.topics import BLACKLIST, RECORDS, REDLIST, REJECTED, SIGHTINGS_RETENTION_DAYS
 from stream_apps.fast_codec import fast
-from stream_apps.tables import StreamTables
+from stream_apps.tables import StreamTables, sighting_bytes, sighting_of
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,8 @@ class BatchProcessor:
             return [OutboundMessage(REJECTED, rejection["event_id"].encode(), _rejection_codec.encode(rejection))], [], False
         record = outcome.record
         sightings = self.tables.natural_key_to_sighting
-        first = sightings.get(msg.partition, outcome.natural_key)
+        seen = sightings.get(msg.partition, outcome.natural_key)
+        first = sighting_of(seen) if seen is not None else None
         if first is not None and expired(first, today, SIGHTINGS_RETENTION_DAYS):
             first = None
         if is_replay(first, record["event_id"], msg.partition, msg.offset):
@@ -149,7 +150,7 @@ class BatchProcessor:
         writes = []
         if first is None:
             writes.append((sightings, outcome.natural_key,
-                           Sighting(record["event_id"], msg.partition, msg.offset, today)))
+                           sighting_bytes(Sighting(record["event_id"], msg.partition, msg.offset, today))))
         record["duplicate_of"] = duplicate_of(first, record["event_id"])
         key = record["subject_key"].encode()
         encoded = [OutboundMessage(RECORDS, key, _record_codec.encode(record))]

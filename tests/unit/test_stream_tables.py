@@ -4,7 +4,7 @@ from __future__ import annotations
 from hypothesis import given, strategies as st
 
 from creditstream.domain.dedup import Sighting
-from stream_apps.tables import ChangelogTable, StreamTables
+from stream_apps.tables import ChangelogTable, StreamTables, sighting_bytes, sighting_of
 
 
 def table():
@@ -61,11 +61,11 @@ def test_restoring_from_the_changelog_rebuilds_the_committed_state(batches):
 
 def test_sightings_round_trip_through_their_changelog_bytes():
     t = StreamTables().natural_key_to_sighting
-    t.put(2, "nk", Sighting("e:1", 2, 99, 20000))
+    t.put(2, "nk", sighting_bytes(Sighting("e:1", 2, 99, 20000)))  # held as its changelog bytes
     ((partition, key, value),) = list(t.changes())
     fresh = StreamTables().natural_key_to_sighting
     fresh.load(partition, key, value)
-    assert fresh.get(2, "nk") == Sighting("e:1", 2, 99, 20000)
+    assert sighting_of(fresh.get(2, "nk")) == Sighting("e:1", 2, 99, 20000)
 
 
 def test_drop_forgets_revoked_partitions():
