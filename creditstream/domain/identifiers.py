@@ -28,12 +28,15 @@ _ORG_CODE_CHARS = re.compile(r"^[0-9A-Z]{8}[0-9X]$")
 _RESIDENT_ID_TYPES = frozenset({"", "身份证", "居民身份证", "身份证号", "居民身份证号码", "公民身份号码", "01", "1", "111"})
 
 
-@lru_cache(maxsize=200_000)
+# Memoised because subjects repeat (a checksum costs about 10 µs); the caches are bounded so that a
+# file of a million new subjects does not keep them all (the worker's memory, bench e2e). The
+# whole verdict per subject is cached below; these serve the other callers.
+@lru_cache(maxsize=8192)
 def uscc_is_valid(code: str) -> bool:
     return uscc.is_valid(code)
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=8192)
 def id_number_is_valid(number: str) -> bool:
     return ric.is_valid(number)
 
@@ -103,7 +106,7 @@ class SubjectId(NamedTuple):
     problems: tuple[Reason, ...] = ()
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=65_536)
 def _person_id(number: str) -> SubjectId:
     if is_masked_id(number):
         return SubjectId(number, "ID_NUMBER_MASKED")
@@ -118,7 +121,7 @@ def _person_id(number: str) -> SubjectId:
         f"身份证件号码不符合 GB 11643 ID number fails GB 11643: {mask_id_number(number)}"),))
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=65_536)
 def _organisation_id(code: str, allowed_pilot: bool) -> SubjectId:
     if len(code) == 18:
         if uscc_is_valid(code):
