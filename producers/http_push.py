@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from creditstream.auth.http import read_json as read_json_within
 from creditstream.auth.tokens import TokenInfo
-from producers.batch_file import LoadOptions, choose_layout
+from producers.batch_file import LoadOptions, catalog_category, choose_layout
 from producers.file_formats import FileProblem, records_to_sheet
 from producers.http_app import IngestContext, Limits, Problem, context, require
 from producers.layouts import LayoutProblem, RowMapper
@@ -89,10 +89,14 @@ def prepare(records: list, token: TokenInfo, *, limits: Limits, mode: str, sourc
         raise Problem(422, "请求格式错误 invalid request", exc.message, kind="invalid-request") from None
     rows = iter(sheet.rows)
     _, header = next(rows)
+    # As the file adapter does: an indicator set named without a category implies its category
+    # (unless the layout carries its own).
+    implied = category or catalog_category(catalog)
     options = LoadOptions(unit=token.unit, catalog=catalog, layout=layout, category=category, mode=mode)
     try:
         chosen = choose_layout(header, options)
-        mapper = RowMapper(chosen, header, unit=token.unit, catalog=catalog, category=category, mode=mode,
+        mapper = RowMapper(chosen, header, unit=token.unit, catalog=catalog,
+                           category=implied if implied and not chosen.category else category, mode=mode,
                            source_format=source_format, source_name=f"{source_format}-{request_id}",
                            header_row="keys", reported_by=f"token:{token.id}")
     except LayoutProblem as exc:
