@@ -33,17 +33,10 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-def _cmdline(pid: int) -> bytes:
+def _proc(pid: int, name: str) -> bytes:
+    """/proc/<pid>/<name>, or nothing once the process is gone."""
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read()
-    except OSError:
-        return b""
-
-
-def _stat(pid: int) -> bytes:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
+        with open(f"/proc/{pid}/{name}", "rb") as f:
             return f.read()
     except OSError:
         return b""
@@ -69,13 +62,13 @@ def test_up_shows_growing_counts_and_ctrl_c_stops_everything(tmp_path):
         assert refused.value.code == 401
         wait_for(lambda: total() > first, 60, what="the counts to grow")
         # A child that dies is started again: the counts keep growing after the worker is killed.
-        worker = [p for p in _descendants(up.pid) if b"stream_apps\x00worker" in _cmdline(p)]
+        worker = [p for p in _descendants(up.pid) if b"stream_apps\x00worker" in _proc(p, "cmdline")]
         assert len(worker) == 1
         os.kill(worker[0], signal.SIGKILL)
-        wait_for(lambda: not os.path.exists(f"/proc/{worker[0]}") or b") Z " in _stat(worker[0]), 10,
+        wait_for(lambda: not os.path.exists(f"/proc/{worker[0]}") or b") Z " in _proc(worker[0], "stat"), 10,
                  what="the worker to die")
         after_kill = total()
-        wait_for(lambda: [p for p in _descendants(up.pid) if b"stream_apps\x00worker" in _cmdline(p)], 30,
+        wait_for(lambda: [p for p in _descendants(up.pid) if b"stream_apps\x00worker" in _proc(p, "cmdline")], 30,
                  what="`up` to start the worker again")
         wait_for(lambda: total() > after_kill + 100, 180, what="the counts to grow after the restart")
         started = _descendants(up.pid)
