@@ -25,9 +25,9 @@ from pathlib import Path
 
 RATE = float(os.environ.get("BENCH_CHECKS_RATE", "2000"))
 SECONDS = float(os.environ.get("BENCH_CHECKS_SECONDS", "30"))
-SUBJECTS = 100_000
-BULK, BULK_LISTED = 23_322, 179
-VISIBLE_SAMPLES = 60
+SUBJECTS = int(os.environ.get("BENCH_CHECKS_SUBJECTS", "100000"))
+BULK, BULK_LISTED = int(os.environ.get("BENCH_CHECKS_BULK", "23322")), 179
+VISIBLE_SAMPLES = int(os.environ.get("BENCH_CHECKS_SAMPLES", "60"))
 CONNECTIONS = 48
 
 

@@ -6,11 +6,12 @@ them, in the same run. The worker's budget at its target of 20 000 events/s is 5
 """
 from __future__ import annotations
 
+import os
 import random
 import time
 from datetime import datetime, timezone
 
-RECORDS = 20_000
+RECORDS = int(os.environ.get("BENCH_PSEUDONYM_RECORDS", "20000"))
 BUDGET_US = 1e6 / 20_000
 
 

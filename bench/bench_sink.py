@@ -28,8 +28,8 @@ BATCH = 20_000              # the sink's default batch size (rows per topic-part
 SMALL_BATCH = 5_000
 PARTITIONS = 4
 REQUIRED_SHARE = 0.75
-ROUNDS = 3                  # best of each, alternating: the machine is shared
-SCALE_ROWS = 1_560_000      # the largest single batch in the seeds (Liaoning)
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))  # best of each, alternating: the machine is shared
+SCALE_ROWS = int(os.environ.get("BENCH_SINK_SCALE_ROWS", "1560000"))  # the largest batch in the seeds (Liaoning)
 DB = "bench"
 
 

@@ -8,6 +8,7 @@ watches registered and as many unwatched subjects changing alongside. Target: wi
 from __future__ import annotations
 
 import json
+import os
 import random
 import tempfile
 import threading
@@ -15,8 +16,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-SAMPLES = 30
-WATCHES = 2_000
+SAMPLES = int(os.environ.get("BENCH_WATCHES_SAMPLES", "30"))
+WATCHES = int(os.environ.get("BENCH_WATCHES", "2000"))
 TARGET_S = 2.0
 
 
