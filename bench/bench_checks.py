@@ -208,7 +208,8 @@ def bench_checks() -> list[dict]:
             ]
 
             # A bulk of 23,322 subjects, 179 of them listed; best of three.
-            bulk_subjects = rng.sample(listed, BULK_LISTED) + [make_uscc(rng) for _ in range(BULK - BULK_LISTED)]
+            in_bulk = min(BULK_LISTED, len(listed))  # fewer only in a smoke run's small list
+            bulk_subjects = rng.sample(listed, in_bulk) + [make_uscc(rng) for _ in range(BULK - in_bulk)]
             rng.shuffle(bulk_subjects)
             client = httpx.Client(base_url=settings.check_url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
             times = []
@@ -216,8 +217,8 @@ def bench_checks() -> list[dict]:
                 started = time.perf_counter()
                 answer = client.post("/v1/checks/bulk", json={"matter": {"kind": "政府采购"}, "subjects": bulk_subjects})
                 times.append(time.perf_counter() - started)
-                assert answer.status_code == 200 and answer.json()["listed"] == BULK_LISTED, answer.text[:300]
-            rows.append({"benchmark": f"POST /v1/checks/bulk, {BULK:,} subjects ({BULK_LISTED} listed), best of 3",
+                assert answer.status_code == 200 and answer.json()["listed"] == in_bulk, answer.text[:300]
+            rows.append({"benchmark": f"POST /v1/checks/bulk, {BULK:,} subjects ({in_bulk} listed), best of 3",
                          "figure": min(times), "unit": "s", "requirement": "<= 1 s", "ok": min(times) <= 1})
 
             # Produce an entry to credit.blacklist, poll the API until it answers listed.

@@ -29,7 +29,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from avro_schemas.codec import BLACKLIST_ENTRY, UndecodableMessage, codec
 from checks.names import NameIndex
-from creditstream.gc_policy import relax_gc
+from creditstream.gc_policy import freeze_survivors
 from creditstream.topics import BLACKLIST
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,7 @@ class TopicFollower:
                 if caught_up and not self.ready.is_set():
                     # What was read at boot lives as long as the process: out of the cycle
                     # collector's sight, so that its full passes do not stall answers (p99).
-                    relax_gc()
+                    freeze_survivors()
                     self.ready.set()
         finally:
             consumer.close()
