@@ -23,9 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from checks import answers as A
 from checks import names as N
 from checks.control import basis_status_event, exit_event, repair_event
+from checks.hot import HotPaths, PlainCheck
 from checks.index import STALE_AFTER_MS
 from checks.service import CheckService, NotDelivered, send_and_wait
-from creditstream.auth.http import Problem, install_problem_handlers, invalid_request, require
+from creditstream.auth.http import Problem, authorise, install_problem_handlers, invalid_request, require
 from creditstream.auth.ratelimit import RateLimiter
 from creditstream.auth.tokens import PLATFORM_UNIT, TokenInfo
 from creditstream.domain import objections as O
@@ -156,14 +157,16 @@ class BodyLimit:
             return await exc.response()(scope, receive, send)
 
 
-def create_app(service: CheckService) -> FastAPI:
+def create_app(service: CheckService, hot_paths: bool = True) -> FastAPI:
+    """The check API. ``hot_paths``: POST /v1/checks and GET /v1/subjects/{id}/status in their
+    plain case are answered by checks.hot ahead of FastAPI (same checks, same handlers); False
+    sends every request through FastAPI (the tests compare the two)."""
     app = FastAPI(title="creditstream checks", version="1", docs_url="/docs", redoc_url=None,
                   description="逢报必查: blacklist status and checks for approval windows, feedback, objections (异议), "
                               "credit repair and exits. Every check is recorded in credit.checks.")
     app.state.token_store = service.tokens
     app.state.service = service
     install_problem_handlers(app)
-    app.add_middleware(BodyLimit, max_bytes=service.limits.max_body_bytes)
     recent_checks: OrderedDict[str, bool] = OrderedDict()  # check id -> listed, for feedback's reason rule
 
     # Per-token limits through require(scope), as every service of the platform has them.
@@ -177,6 +180,9 @@ def create_app(service: CheckService) -> FastAPI:
         return guarded
 
     async def ready_index() -> None:
+        not_ready()
+
+    def not_ready() -> None:
         if not service.ready:
             failure = service.index.follower.failure or service.book.follower.failure
             raise Problem(503, "名单索引未就绪 index not ready",
@@ -279,6 +285,10 @@ def create_app(service: CheckService) -> FastAPI:
                        token: TokenInfo = Depends(guard("check")), _ready: None = Depends(ready_index)):
         """On a blacklist or not, which lists, since and until when, the basis records, and
         whether publication is suspended by an objection."""
+        return answer_status(token, subject_id, personal, authorization)
+
+    def answer_status(token: TokenInfo, subject_id: str, personal: bool = False,
+                      authorization: str | None = None) -> JSONResponse:
         query = parse(subject_id, "subject_id")
         state = service.index.state
         entry, pseudonym = lookup(query)
@@ -315,39 +325,43 @@ def create_app(service: CheckService) -> FastAPI:
         """One check for a matter: the status answer plus a check id; recorded in credit.checks.
         With a name and no id, ranked candidates by name only (``match: NAME``), never a plain
         "not listed"."""
-        unit = requesting_unit(token, body.requesting_unit)
-        if body.subject.id is None:
-            return check_by_name(body, unit, token)
-        query = parse(body.subject.id)
+        return answer_check(token, body.matter.model_dump(), body.subject.id, body.subject.name, body.requesting_unit)
+
+    def answer_check(token: TokenInfo, matter: dict, subject_id: str | None, subject_name: str | None,
+                     asked_unit: str | None) -> JSONResponse:
+        """One check; ``matter`` as Matter.model_dump() gives it (kind, name, reference)."""
+        unit = requesting_unit(token, asked_unit)
+        if subject_id is None:
+            return check_by_name(matter, subject_name, unit, token)
+        query = parse(subject_id)
         state = service.index.state
         entry, pseudonym = lookup(query)
         answer = answer_for(query, entry, _today_days())
         check_id = uuid.uuid4().hex
         key, kind = A.record_key(query, entry, pseudonym)
         index = index_view(state)
-        service.audit.emit(A.check_record(check_id, _now_ms(), unit, token.id, body.matter.model_dump(), key, kind,
-                                          answer["subject"]["type"], body.subject.name or answer["subject"]["name"],
+        service.audit.emit(A.check_record(check_id, _now_ms(), unit, token.id, matter, key, kind,
+                                          answer["subject"]["type"], subject_name or answer["subject"]["name"],
                                           answer, index))
         remember(check_id, answer["listed"])
         service.metrics.answers.labels("KEY", str(index["stale"]).lower()).inc()
         return JSONResponse({"check_id": check_id, **answer, "index": index})
 
-    def check_by_name(body: CheckRequest, unit: str, token: TokenInfo) -> JSONResponse:
+    def check_by_name(matter: dict, name: str, unit: str, token: TokenInfo) -> JSONResponse:
         index_now = service.index
         state = index_now.state
         try:
-            found, total = index_now.names.search(body.subject.name)
+            found, total = index_now.names.search(name)
         except N.InvalidName as exc:
             raise invalid_request(str(exc), "subject.name", "invalid_name") from None
         today = _today_days()
         candidates = [A.candidate_view(c.as_dict(), index_now.get(c.key), today, service.book.open_by_basis)
                       for c in found]
-        answer = A.name_answer(body.subject.name, candidates, total)
+        answer = A.name_answer(name, candidates, total)
         check_id = uuid.uuid4().hex
         index = index_view(state)
-        service.audit.emit(A.check_record(check_id, _now_ms(), unit, token.id, body.matter.model_dump(),
-                                          N.match_key(body.subject.name), "OTHER", None, body.subject.name,
-                                          A.name_hits(answer), index, match="NAME"))
+        service.audit.emit(A.check_record(check_id, _now_ms(), unit, token.id, matter, N.match_key(name), "OTHER",
+                                          None, name, A.name_hits(answer), index, match="NAME"))
         remember(check_id, bool(answer["candidates_listed"]))
         service.metrics.answers.labels("NAME", str(index["stale"]).lower()).inc()
         return JSONResponse({"check_id": check_id, **answer, "index": index})
@@ -629,6 +643,17 @@ def create_app(service: CheckService) -> FastAPI:
         log.info("exit %s by token %s (event %s)", body.decision_number, token.id, event["event_id"])
         return {"accepted": True, "event_id": event["event_id"], "subject": A.subject_view(query, entry)}
 
+    # Middleware: the last added is the outermost. The hot paths sit inside the body limit.
+    if hot_paths:
+        state = app.state  # read per request, as require(scope) reads it
+
+        def authorise_header(header: str, scope: str) -> TokenInfo:
+            return authorise(state.token_store, getattr(state, "rate_limiter", None), header, scope)
+        app.add_middleware(
+            HotPaths, authorise=authorise_header, ready=not_ready,
+            plain_check=PlainCheck(_SHORT, _TEXT, A.MAX_ID_CHARS, N.MAX_NAME_CHARS), check=answer_check,
+            status=answer_status, max_id=A.MAX_ID_CHARS)
+    app.add_middleware(BodyLimit, max_bytes=service.limits.max_body_bytes)
     return app
 
 

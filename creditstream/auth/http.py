@@ -64,9 +64,32 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 def bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+    return bearer_value(request.headers.get("authorization", ""))
+
+
+def bearer_value(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header's value, or None."""
     scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def authorise(store, limiter, header: str, scope: str) -> TokenInfo:
+    """The active token of an Authorization header's value, which must carry ``scope``, counted
+    against its rate limit (``limiter`` None: unlimited); else the 401, 403 or 429 Problem. What
+    ``require(scope)`` checks, callable without a Request (the check service's hot paths)."""
+    token = store.authenticate(bearer_value(header))
+    if token is None:
+        raise Problem(401, "令牌无效 unauthorized", "an active unit token is needed: Authorization: Bearer <token>",
+                      kind="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="creditstream"'})
+    if not token.allows(scope):
+        raise Problem(403, "权限不足 forbidden", f"token {token.id} lacks the scope {scope!r}", kind="forbidden")
+    wait = limiter.take(token.id) if limiter is not None else 0.0
+    if wait:
+        raise Problem(429, "请求过于频繁 too many requests",
+                      f"token {token.id} is limited to {limiter.rate:g} requests a second "
+                      f"(bursts of {limiter.burst:g}); retry after the delay", kind="too-many-requests",
+                      headers={"Retry-After": retry_after(wait)})
+    return token
 
 
 def require(scope: str):
@@ -76,20 +99,9 @@ def require(scope: str):
     assert scope in SCOPES
 
     def check(request: Request) -> TokenInfo:
-        token = request.app.state.token_store.authenticate(bearer(request))
-        if token is None:
-            raise Problem(401, "令牌无效 unauthorized", "an active unit token is needed: Authorization: Bearer <token>",
-                          kind="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="creditstream"'})
-        if not token.allows(scope):
-            raise Problem(403, "权限不足 forbidden", f"token {token.id} lacks the scope {scope!r}", kind="forbidden")
-        limiter = getattr(request.app.state, "rate_limiter", None)
-        wait = limiter.take(token.id) if limiter is not None else 0.0
-        if wait:
-            raise Problem(429, "请求过于频繁 too many requests",
-                          f"token {token.id} is limited to {limiter.rate:g} requests a second "
-                          f"(bursts of {limiter.burst:g}); retry after the delay", kind="too-many-requests",
-                          headers={"Retry-After": retry_after(wait)})
-        return token
+        state = request.app.state
+        return authorise(state.token_store, getattr(state, "rate_limiter", None),
+                         request.headers.get("authorization", ""), scope)
 
     return check
 

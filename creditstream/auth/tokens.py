@@ -62,6 +62,8 @@ class TokenStore:
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self._cache: tuple[tuple[int, int], dict] | None = None
+        # token id -> (sha256, its info or None when revoked), of the document in _cache
+        self._by_id: tuple[dict, dict[str, tuple[str, TokenInfo | None]]] | None = None
 
     @classmethod
     def for_settings(cls, settings) -> "TokenStore":
@@ -152,12 +154,22 @@ class TokenStore:
         if len(parts) != 3 or parts[0] != _PREFIX:
             return None
         digest = _digest(presented.strip())
-        for entry in self._read()["tokens"]:
-            if entry["id"] == parts[1]:
-                if hmac.compare_digest(entry["sha256"], digest) and not entry.get("revoked_at"):
-                    return self._info(entry)
-                return None
+        found = self._index().get(parts[1])
+        if found is not None and hmac.compare_digest(found[0], digest):
+            return found[1]
         return None
+
+    def _index(self) -> dict[str, tuple[str, TokenInfo | None]]:
+        """The file's tokens by id (the first of an id counts), made once per version of the file:
+        a request no longer walks every token nor builds its info (the file is still checked for
+        changes on each call, so a revocation takes effect at the next request)."""
+        document = self._read()
+        if self._by_id is None or self._by_id[0] is not document:
+            index: dict[str, tuple[str, TokenInfo | None]] = {}
+            for entry in document["tokens"]:
+                index.setdefault(entry["id"], (entry["sha256"], None if entry.get("revoked_at") else self._info(entry)))
+            self._by_id = (document, index)
+        return self._by_id[1]
 
     def bootstrap_admin(self) -> str | None:
         """On first start: an admin token when there is no active one, returned once to be shown;
