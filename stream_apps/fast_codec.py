@@ -34,7 +34,12 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
-_SMALL_LONGS = {n: _varint(n) for n in range(-64, 2048)}
+# Lengths and small numbers, and dates (days since 1970 up to 2149): looked up, not computed.
+_SMALL_LONGS = {n: _varint(n) for n in range(-64, 65536)}
+# Lengths of strings and collections, indexed: one subscript in the generated code, no call.
+_LENGTHS = tuple(_varint(n) for n in range(1024))
+# The same after a union's "not null" branch index (2): a nullable string costs one append.
+_SOME_LENGTHS = tuple(b"\x02" + _varint(n) for n in range(1024))
 
 
 def write_long(n: int) -> bytes:
@@ -95,6 +100,17 @@ class _Generator:
         return schema
 
     # -- encoding -------------------------------------------------------------------------------
+    # The generated code appends to a bytearray `o` with `o += ...` (no method call per part), and
+    # a string's length comes from a precomputed table: a 45-field record is about 100 parts.
+    def string(self, value: str, indent: str, lengths: str = "L", prefix: bytes = b"") -> None:
+        emit = self.lines.append
+        b, n = self.var("b"), self.var("n")
+        emit(f"{indent}{b} = {value}.encode()")
+        emit(f"{indent}{n} = len({b})")
+        fallback = f"{prefix!r} + wl({n})" if prefix else f"wl({n})"
+        emit(f"{indent}o += {lengths}[{n}] if {n} < 1024 else {fallback}")
+        emit(f"{indent}o += {b}")
+
     def encode(self, schema, value: str, indent: str) -> None:
         schema = self.resolve(schema)
         emit = self.lines.append
@@ -104,9 +120,12 @@ class _Generator:
             other = schema[1] if schema[0] == "null" else schema[0]
             null_index, other_index = (b"\x00", b"\x02") if schema[0] == "null" else (b"\x02", b"\x00")
             emit(f"{indent}if {value} is None:")
-            emit(f"{indent}    a({null_index!r})")
+            emit(f"{indent}    o += {null_index!r}")
             emit(f"{indent}else:")
-            emit(f"{indent}    a({other_index!r})")
+            if self.resolve(other) == "string" and other_index == b"\x02":
+                self.string(value, indent + "    ", "SL", other_index)  # branch index and length at once
+                return
+            emit(f"{indent}    o += {other_index!r}")
             self.encode(other, value, indent + "    ")
             return
         kind = schema if isinstance(schema, str) else schema["type"]
@@ -114,50 +133,45 @@ class _Generator:
         if kind == "null":
             return
         if kind == "boolean":
-            emit(f"{indent}a(b'\\x01' if {value} else b'\\x00')")
+            emit(f"{indent}o += b'\\x01' if {value} else b'\\x00'")
         elif kind in ("int", "long"):
             if logical == "timestamp-millis":
-                emit(f"{indent}a(wl(tsm({value})))")
+                emit(f"{indent}o += wl(tsm({value}))")
             elif logical == "date":
-                emit(f"{indent}a(wl(dd({value})))")
+                emit(f"{indent}o += wl(dd({value}))")
             elif logical is None:
-                emit(f"{indent}a(wl({value}))")
+                emit(f"{indent}o += wl({value})")
             else:
                 raise Unsupported(logical)
         elif kind == "string":
-            b = self.var("b")
-            emit(f"{indent}{b} = {value}.encode()")
-            emit(f"{indent}a(wl(len({b})))")
-            emit(f"{indent}a({b})")
+            self.string(value, indent)
         elif kind == "bytes":
-            emit(f"{indent}a(wl(len({value})))")
-            emit(f"{indent}a({value})")
+            emit(f"{indent}o += wl(len({value}))")
+            emit(f"{indent}o += {value}")
         elif kind == "float":
-            emit(f"{indent}a(pf({value}))")
+            emit(f"{indent}o += pf({value})")
         elif kind == "double":
-            emit(f"{indent}a(pd({value}))")
+            emit(f"{indent}o += pd({value})")
         elif kind == "fixed":
-            emit(f"{indent}a({value})")
+            emit(f"{indent}o += {value}")
         elif kind == "enum":
             table = self.const({s: write_long(i) for i, s in enumerate(schema["symbols"])})
-            emit(f"{indent}a({table}[{value}])")
+            emit(f"{indent}o += {table}[{value}]")
         elif kind == "array":
             item = self.var("i")
             emit(f"{indent}if {value}:")
-            emit(f"{indent}    a(wl(len({value})))")
+            emit(f"{indent}    o += wl(len({value}))")
             emit(f"{indent}    for {item} in {value}:")
             self.encode(schema["items"], item, indent + "        ")
-            emit(f"{indent}a(b'\\x00')")
+            emit(f"{indent}o += b'\\x00'")
         elif kind == "map":
-            key, item, b = self.var("k"), self.var("v"), self.var("b")
+            key, item = self.var("k"), self.var("v")
             emit(f"{indent}if {value}:")
-            emit(f"{indent}    a(wl(len({value})))")
+            emit(f"{indent}    o += wl(len({value}))")
             emit(f"{indent}    for {key}, {item} in {value}.items():")
-            emit(f"{indent}        {b} = {key}.encode()")
-            emit(f"{indent}        a(wl(len({b})))")
-            emit(f"{indent}        a({b})")
+            self.string(key, indent + "        ")
             self.encode(schema["values"], item, indent + "        ")
-            emit(f"{indent}a(b'\\x00')")
+            emit(f"{indent}o += b'\\x00'")
         elif kind == "record":
             record = self.var("r")
             emit(f"{indent}{record} = {value}")
@@ -264,6 +278,7 @@ def _named_types(schema: dict) -> dict:
 
 
 _RUNTIME = {"wl": write_long, "rl": read_long, "tsm": _timestamp_millis, "dd": _date_days,
+            "L": _LENGTHS, "SL": _SOME_LENGTHS,
             "pf": struct.Struct("<f").pack, "pd": struct.Struct("<d").pack,
             "uf": struct.Struct("<f").unpack_from, "ud": struct.Struct("<d").unpack_from}
 
@@ -280,7 +295,9 @@ class CompiledCodec:
         self._decode_body = decode_body
 
     def encode(self, record: dict) -> bytes:
-        return self._header + self._encode_body(record)
+        out = bytearray(self._header)
+        self._encode_body(record, out)
+        return bytes(out)
 
     def decode(self, data: bytes) -> dict:
         if data is None or len(data) < 5 or data[0] != 0:
@@ -302,11 +319,8 @@ def compile_codec(codec: Codec) -> CompiledCodec | None:
     schema = codec.writer.parsed
     try:
         enc = _Generator(_named_types(schema), "w")
-        enc.lines.append("def encode(record):")
-        enc.lines.append("    parts = []")
-        enc.lines.append("    a = parts.append")
+        enc.lines.append("def encode(record, o):")
         enc.encode(schema, "record", "    ")
-        enc.lines.append("    return b''.join(parts)")
         dec = _Generator(_named_types(schema), "r")
         dec.lines.append("def decode(d, p):")
         dec.decode(schema, "result", "    ")

@@ -10,8 +10,9 @@ from stdnum.cn import ric, uscc
 
 from creditstream.domain import reasons as R
 from creditstream.domain.identifiers import (compact, division_code, id15_to_18, identify_subject, is_masked_id,
-                                             mask_id_number, normalise_document_number, org_code_is_valid,
-                                             routing_key, sex_from_id, uscc_subject_type)
+                                             id_number_is_valid, mask_id_number, normalise_document_number,
+                                             org_code_is_valid, routing_key, sex_from_id, uscc_is_valid,
+                                             uscc_subject_type)
 _ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 # Divisions with the first year python-stdnum's table knows them from (an ID number must not
 # predate its division).
@@ -95,6 +96,47 @@ def test_old_15_digit_numbers_are_keyed_by_their_18_digit_form(seed):
     old = full[:6] + full[8:17]
     result = person(old)
     assert result.key == full and result.flags == ("OLD_ID_NUMBER",) and not result.problems
+
+
+@st.composite
+def uscc_candidates(draw):
+    """Valid codes, codes with one character changed, and uscc-like text (lower case, spaces,
+    letters the alphabet leaves out, wrong lengths)."""
+    kind = draw(st.sampled_from(["valid", "changed", "text"]))
+    if kind == "text":
+        return draw(st.text(alphabet=_ALPHABET + "IOSVZa -", min_size=16, max_size=20))
+    code = make_uscc(random.Random(draw(seeds)))
+    if kind == "changed":
+        position = draw(st.integers(0, 17))
+        code = code[:position] + draw(st.sampled_from(_ALPHABET)) + code[position + 1:]
+    return code
+
+
+@st.composite
+def id_number_candidates(draw):
+    """Valid numbers, and numbers of any division (unknown ones too), year, month and day, with a
+    right or a wrong check character, and id-like text."""
+    kind = draw(st.sampled_from(["valid", "built", "text"]))
+    if kind == "valid":
+        return make_id_number(random.Random(draw(seeds)))
+    if kind == "text":
+        return draw(st.text(alphabet="0123456789Xx ", min_size=17, max_size=19))
+    division = draw(st.sampled_from(sorted(_DIVISIONS) + ["999999", "110000", "000000", "230751"]))
+    body = (f"{division}{draw(st.integers(1850, 2030))}{draw(st.integers(0, 13)):02d}"
+            f"{draw(st.integers(0, 32)):02d}{draw(st.integers(0, 999)):03d}")
+    return body + (ric.calc_check_digit(body + "0") if draw(st.booleans()) else draw(st.sampled_from("0123456789Xx")))
+
+
+@given(uscc_candidates())
+def test_the_uscc_check_gives_python_stdnums_verdict(code):
+    uscc_is_valid.cache_clear()
+    assert uscc_is_valid(code) == uscc.is_valid(code)
+
+
+@given(id_number_candidates())
+def test_the_id_number_check_gives_python_stdnums_verdict(number):
+    id_number_is_valid.cache_clear()
+    assert id_number_is_valid(number) == ric.is_valid(number)
 
 
 def test_impossible_15_digit_numbers_are_invalid():
