@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 
 from creditstream.keys import KeyRing
 from creditstream.publication.api import Publication
@@ -15,6 +16,15 @@ from sinks.faults import FaultInjectingClient, FaultPoints
 from sinks.metrics import SinkMetrics
 from sinks.query_api import make_server, serve_in_background
 from sinks.reseal import Resealer
+
+
+def static_membership(settings) -> dict:
+    """A restarted sink (same host and port) takes its partitions back at once instead of
+    waiting for its killed predecessor's session to time out (45 s by default); distinct sinks
+    keep distinct ids. A static member does not leave the group on a clean stop either: its
+    partitions move to another sink after the session timeout, kept short for that reason."""
+    return {"group.instance.id": f"{settings.sink_group_id}-{socket.gethostname()}-{settings.sink_port}",
+            "session.timeout.ms": 10000}
 
 
 def main() -> None:
@@ -47,7 +57,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, _stop)
     sink = ClickHouseSink(client, settings.clickhouse_database, settings.bootstrap_servers, settings.sink_group_id,
                           settings.sink_batch_size, settings.sink_batch_seconds, settings.sink_replay_window,
-                          metrics=metrics, faults=faults)
+                          metrics=metrics, faults=faults, consumer_config=static_membership(settings))
     relax_gc()
     log.info("sink ready: query API, live page and /metrics on %s:%s", settings.sink_bind, settings.sink_port)
     try:

@@ -43,6 +43,9 @@ app = faust.App(
     web_port=settings.worker_web_port,
     web_bind=settings.worker_web_bind,
     datadir=str(settings.data_dir.resolve() / "worker"),
+    # faust's own consumer (its assignor topic) joins the app's group too: a restarted worker
+    # waits for its killed predecessor's session there before it starts, 60 s by default.
+    broker_session_timeout=10.0,
 )
 
 pipeline = StreamPipeline(settings, load_catalog(settings.worker_unit_catalog or None),

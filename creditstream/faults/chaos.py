@@ -283,7 +283,7 @@ class Chaos:
 
     # -- the backpressure phase -------------------------------------------------------------------
     def backpressure(self, burst: list[dict]) -> None:
-        self._wait(lambda: self.stored() >= self.report.distinct_ids - len(burst), 600)
+        self._wait(lambda: self.supervise() or self.stored() >= self.report.distinct_ids - len(burst), 600)
         sink = self.stack.processes["sink"]
         baseline_rss = _rss_bytes(sink.pid)
         rows_before = _metric_sum(self.sink_metrics(), "creditstream_sink_rows_stored_total")
@@ -298,6 +298,9 @@ class Chaos:
         # worker needs a while for it): an outage nobody wrote into would prove nothing.
         while (time.monotonic() - down_at < self.config.outage_seconds or publisher.is_alive()
                or (peak_lag == 0 and time.monotonic() - down_at < 180)):
+            # A worker may end itself in this phase too (its watchdog, after the broker's restart):
+            # the supervisor keeps running, as it does in a deployment.
+            self.supervise()
             text = self.sink_metrics()
             peak_rss = max(peak_rss, _rss_bytes(sink.pid))
             peak_lag = max(peak_lag, _metric_sum(text, "creditstream_sink_lag_messages"))
@@ -308,7 +311,8 @@ class Chaos:
         stored_during = _metric_sum(self.sink_metrics(), "creditstream_sink_rows_stored_total") - rows_before
         self.faults.switch(CLICKHOUSE_DOWN, False)
         back_at = time.monotonic()
-        done = self._wait(lambda: self.stored() >= self.report.distinct_ids, self.config.settle_timeout)
+        done = self._wait(lambda: self.supervise() or self.stored() >= self.report.distinct_ids,
+                          self.config.settle_timeout)
         recovered = time.monotonic() - back_at
         text = self.sink_metrics()
         self.report.backpressure = {
