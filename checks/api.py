@@ -137,9 +137,8 @@ class BodyLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         declared = dict(scope.get("headers") or ()).get(b"content-length")
-        problem = Problem(413, "请求过大 request too large", f"the body exceeds {self.max_bytes:,} bytes", kind="too-large")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            return await problem.response()(scope, receive, send)
+            return await self.problem().response()(scope, receive, send)
         seen = 0
 
         async def limited():
@@ -148,7 +147,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise problem
+                    raise self.problem()
             return message
 
         try:
@@ -156,17 +155,32 @@ class BodyLimit:
         except Problem as exc:
             return await exc.response()(scope, receive, send)
 
+    def problem(self) -> Problem:
+        return Problem(413, "请求过大 request too large", f"the body exceeds {self.max_bytes:,} bytes", kind="too-large")
+
+
+class CheckApp(FastAPI):
+    """The FastAPI app with the hot paths (checks.hot) ahead of its own request path."""
+    hot: HotPaths | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        if self.hot is not None and scope["type"] == "http":
+            scope["app"] = self
+            return await self.hot(scope, receive, send)
+        await super().__call__(scope, receive, send)
+
 
 def create_app(service: CheckService, hot_paths: bool = True) -> FastAPI:
     """The check API. ``hot_paths``: POST /v1/checks and GET /v1/subjects/{id}/status in their
     plain case are answered by checks.hot ahead of FastAPI (same checks, same handlers); False
     sends every request through FastAPI (the tests compare the two)."""
-    app = FastAPI(title="creditstream checks", version="1", docs_url="/docs", redoc_url=None,
+    app = CheckApp(title="creditstream checks", version="1", docs_url="/docs", redoc_url=None,
                   description="逢报必查: blacklist status and checks for approval windows, feedback, objections (异议), "
                               "credit repair and exits. Every check is recorded in credit.checks.")
     app.state.token_store = service.tokens
     app.state.service = service
     install_problem_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=service.limits.max_body_bytes)
     recent_checks: OrderedDict[str, bool] = OrderedDict()  # check id -> listed, for feedback's reason rule
 
     # Per-token limits through require(scope), as every service of the platform has them.
@@ -189,13 +203,17 @@ def create_app(service: CheckService, hot_paths: bool = True) -> FastAPI:
                           failure or "the blacklist index is still reading credit.blacklist; retry shortly",
                           kind="not-ready", headers={"Retry-After": "1"})
 
-    def index_view(state) -> dict:
+    snapshot: list = [None, None, None]  # the last state seen and its version's text, per index
+
+    def index_view(state, now: int | None = None) -> dict:
         """The snapshot an answer came from: its version (offsets of credit.blacklist), the newest
         change in it, when the broker last confirmed it complete, that age, and whether it is stale."""
-        now = _now_ms()
-        return {"version": service.index.version(state), "as_of_ms": state.as_of_ms,
-                "as_of": _iso_ms(state.as_of_ms), "checked_at": _iso_ms(state.checked_at_ms),
-                "age_ms": state.age_ms(now), "stale": state.stale(now)}
+        now = now or _now_ms()
+        index = service.index
+        if snapshot[0] is not state or snapshot[1] is not index:  # a state is replaced, never changed
+            snapshot[:] = state, index, {"version": index.version(state), "as_of_ms": state.as_of_ms,
+                                         "as_of": _iso_ms(state.as_of_ms), "checked_at": _iso_ms(state.checked_at_ms)}
+        return {**snapshot[2], "age_ms": state.age_ms(now), "stale": state.stale(now)}
 
     def lookup(query: A.SubjectQuery) -> tuple[dict | None, str | None]:
         """The entry of the queried subject and, for a person, the current pseudonym."""
@@ -236,6 +254,15 @@ def create_app(service: CheckService, hot_paths: bool = True) -> FastAPI:
     def answer_for(query: A.SubjectQuery, entry: dict | None, today: int) -> dict:
         return {"subject": A.subject_view(query, entry),
                 **A.standing(entry, today, service.book.open_by_basis)}
+
+    counters: dict = {}
+
+    def answered(match: str, stale: bool):
+        """The answers counter of (match, stale), its child kept (labels() takes a lock and a lookup)."""
+        counter = counters.get((match, stale))
+        if counter is None:
+            counter = counters[match, stale] = service.metrics.answers.labels(match, str(stale).lower())
+        return counter
 
     def remember(check_id: str, listed: bool) -> None:
         recent_checks[check_id] = listed
@@ -285,10 +312,11 @@ def create_app(service: CheckService, hot_paths: bool = True) -> FastAPI:
                        token: TokenInfo = Depends(guard("check")), _ready: None = Depends(ready_index)):
         """On a blacklist or not, which lists, since and until when, the basis records, and
         whether publication is suspended by an objection."""
-        return answer_status(token, subject_id, personal, authorization)
+        return JSONResponse(answer_status(token, subject_id, personal, authorization))
 
     def answer_status(token: TokenInfo, subject_id: str, personal: bool = False,
-                      authorization: str | None = None) -> JSONResponse:
+                      authorization: str | None = None) -> dict:
+        """The status answer (what JSONResponse renders); raises the Problem of a refusal."""
         query = parse(subject_id, "subject_id")
         state = service.index.state
         entry, pseudonym = lookup(query)
@@ -296,7 +324,7 @@ def create_app(service: CheckService, hot_paths: bool = True) -> FastAPI:
         if personal:
             answer["subject"]["id_number"] = reveal(token, query, entry, pseudonym, authorization, answer, state)
         answer["index"] = index_view(state)
-        return JSONResponse(answer)
+        return answer
 
     def reveal(token, query, entry, pseudonym, authorization, answer, state) -> str | None:
         if not token.allows("read_personal"):
@@ -325,11 +353,13 @@ def create_app(service: CheckService, hot_paths: bool = True) -> FastAPI:
         """One check for a matter: the status answer plus a check id; recorded in credit.checks.
         With a name and no id, ranked candidates by name only (``match: NAME``), never a plain
         "not listed"."""
-        return answer_check(token, body.matter.model_dump(), body.subject.id, body.subject.name, body.requesting_unit)
+        return JSONResponse(answer_check(token, body.matter.model_dump(), body.subject.id, body.subject.name,
+                                         body.requesting_unit))
 
     def answer_check(token: TokenInfo, matter: dict, subject_id: str | None, subject_name: str | None,
-                     asked_unit: str | None) -> JSONResponse:
-        """One check; ``matter`` as Matter.model_dump() gives it (kind, name, reference)."""
+                     asked_unit: str | None) -> dict:
+        """One check, recorded; ``matter`` as Matter.model_dump() gives it (kind, name, reference).
+        The answer (what JSONResponse renders); raises the Problem of a refusal."""
         unit = requesting_unit(token, asked_unit)
         if subject_id is None:
             return check_by_name(matter, subject_name, unit, token)
@@ -339,15 +369,17 @@ def create_app(service: CheckService, hot_paths: bool = True) -> FastAPI:
         answer = answer_for(query, entry, _today_days())
         check_id = uuid.uuid4().hex
         key, kind = A.record_key(query, entry, pseudonym)
-        index = index_view(state)
-        service.audit.emit(A.check_record(check_id, _now_ms(), unit, token.id, matter, key, kind,
-                                          answer["subject"]["type"], subject_name or answer["subject"]["name"],
-                                          answer, index))
+        now = _now_ms()
+        index = index_view(state, now)
+        caller, name = token.id, subject_name or answer["subject"]["name"]
+        # The CheckRecord is built on the audit thread, after the answer has left (as a bulk's).
+        service.audit.emit_later(lambda: [A.check_record(check_id, now, unit, caller, matter, key, kind,
+                                                         answer["subject"]["type"], name, answer, index)])
         remember(check_id, answer["listed"])
-        service.metrics.answers.labels("KEY", str(index["stale"]).lower()).inc()
-        return JSONResponse({"check_id": check_id, **answer, "index": index})
+        answered("KEY", index["stale"]).inc()
+        return {"check_id": check_id, **answer, "index": index}
 
-    def check_by_name(matter: dict, name: str, unit: str, token: TokenInfo) -> JSONResponse:
+    def check_by_name(matter: dict, name: str, unit: str, token: TokenInfo) -> dict:
         index_now = service.index
         state = index_now.state
         try:
@@ -363,8 +395,8 @@ def create_app(service: CheckService, hot_paths: bool = True) -> FastAPI:
         service.audit.emit(A.check_record(check_id, _now_ms(), unit, token.id, matter, N.match_key(name), "OTHER",
                                           None, name, A.name_hits(answer), index, match="NAME"))
         remember(check_id, bool(answer["candidates_listed"]))
-        service.metrics.answers.labels("NAME", str(index["stale"]).lower()).inc()
-        return JSONResponse({"check_id": check_id, **answer, "index": index})
+        answered("NAME", index["stale"]).inc()
+        return {"check_id": check_id, **answer, "index": index}
 
     @app.post("/v1/checks/bulk", tags=["checks"])
     async def bulk_check(body: BulkCheckRequest, token: TokenInfo = Depends(guard("check")),
@@ -643,17 +675,17 @@ def create_app(service: CheckService, hot_paths: bool = True) -> FastAPI:
         log.info("exit %s by token %s (event %s)", body.decision_number, token.id, event["event_id"])
         return {"accepted": True, "event_id": event["event_id"], "subject": A.subject_view(query, entry)}
 
-    # Middleware: the last added is the outermost. The hot paths sit inside the body limit.
     if hot_paths:
         state = app.state  # read per request, as require(scope) reads it
 
         def authorise_header(header: str, scope: str) -> TokenInfo:
             return authorise(state.token_store, getattr(state, "rate_limiter", None), header, scope)
-        app.add_middleware(
-            HotPaths, authorise=authorise_header, ready=not_ready,
+        limit = BodyLimit(None, max_bytes=service.limits.max_body_bytes)
+        app.hot = HotPaths(
+            super(CheckApp, app).__call__, max_body_bytes=limit.max_bytes, too_large=limit.problem,
+            authorise=authorise_header, ready=not_ready,
             plain_check=PlainCheck(_SHORT, _TEXT, A.MAX_ID_CHARS, N.MAX_NAME_CHARS), check=answer_check,
             status=answer_status, max_id=A.MAX_ID_CHARS)
-    app.add_middleware(BodyLimit, max_bytes=service.limits.max_body_bytes)
     return app
 
 

@@ -46,11 +46,8 @@ def both(tmp_path):
 
 
 def _hot_layer(client: TestClient) -> HotPaths:
-    client.get("/healthz")  # builds the middleware stack
-    layer = client.app.middleware_stack
-    while not isinstance(layer, HotPaths):
-        layer = layer.app
-    return layer
+    assert isinstance(client.app.hot, HotPaths)
+    return client.app.hot
 
 
 class Counting:
@@ -230,3 +227,32 @@ def test_what_the_hot_path_takes_as_plain_the_model_reads_the_same(body):
         return  # the model's case: FastAPI reads it
     model = CheckRequest.model_validate(body)
     assert fields == (model.matter.model_dump(), model.subject.id, model.subject.name, model.requesting_unit)
+
+
+def test_an_unexpected_failure_is_the_same_bare_500_on_either_path(both):
+    hot_client, plain_client, service, tokens = both
+    hot_client, plain_client = (TestClient(c.app, raise_server_exceptions=False) for c in (hot_client, plain_client))
+
+    def broken(_key):
+        raise RuntimeError("index failure with internals")
+    service.index.get = broken
+    for client in (hot_client, plain_client):
+        for response in (client.get(f"/v1/subjects/{USCC}/status", headers=auth(tokens["check"])),
+                         client.post("/v1/checks", json={"matter": M, "subject": {"id": USCC}},
+                                     headers=auth(tokens["check"]))):
+            assert response.status_code == 500 and response.text == "Internal Server Error"
+
+
+def test_a_failure_inside_fastapi_after_a_hand_over_is_answered_once(both, monkeypatch):
+    hot_client, _, service, tokens = both
+    client = TestClient(hot_client.app, raise_server_exceptions=False)
+    monkeypatch.setattr(service.index.names, "search", lambda name: 1 / 0)  # name checks are FastAPI's when stripped
+    response = client.post("/v1/checks", json={"matter": M, "subject": {"name": " 某公司 "}}, headers=auth(tokens["check"]))
+    assert response.status_code == 500 and response.text == "Internal Server Error"
+
+
+def test_a_declared_length_over_the_limit_is_413_on_both_hot_routes(tmp_path):
+    client, _, tokens, _ = make(tmp_path, CheckLimits(max_body_bytes=100))
+    for method, path in (("POST", "/v1/checks"), ("GET", f"/v1/subjects/{USCC}/status")):
+        response = client.request(method, path, content=b"x" * 101, headers=auth(tokens["check"]))
+        assert response.status_code == 413 and response.headers["content-type"] == "application/problem+json"
