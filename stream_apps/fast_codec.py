@@ -40,6 +40,8 @@ _SMALL_LONGS = {n: _varint(n) for n in range(-64, 65536)}
 _LENGTHS = tuple(_varint(n) for n in range(1024))
 # The same after a union's "not null" branch index (2): a nullable string costs one append.
 _SOME_LENGTHS = tuple(b"\x02" + _varint(n) for n in range(1024))
+# What a one-byte long reads as (zig-zag undone), indexed by the byte.
+_ONE_BYTE_LONGS = tuple((b >> 1) ^ -(b & 1) for b in range(128))
 
 
 def write_long(n: int) -> bytes:
@@ -191,7 +193,7 @@ class _Generator:
         emit = self.lines.append
         emit(f"{indent}{target} = d[p]")
         emit(f"{indent}if {target} < 128:")
-        emit(f"{indent}    {target} = ({target} >> 1) ^ -({target} & 1)")
+        emit(f"{indent}    {target} = Z[{target}]")
         emit(f"{indent}    p += 1")
         emit(f"{indent}else:")
         emit(f"{indent}    {target}, p = rl(d, p)")
@@ -278,7 +280,7 @@ def _named_types(schema: dict) -> dict:
 
 
 _RUNTIME = {"wl": write_long, "rl": read_long, "tsm": _timestamp_millis, "dd": _date_days,
-            "L": _LENGTHS, "SL": _SOME_LENGTHS,
+            "L": _LENGTHS, "SL": _SOME_LENGTHS, "Z": _ONE_BYTE_LONGS,
             "pf": struct.Struct("<f").pack, "pd": struct.Struct("<d").pack,
             "uf": struct.Struct("<f").unpack_from, "ud": struct.Struct("<d").unpack_from}
 

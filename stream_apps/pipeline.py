@@ -218,15 +218,18 @@ class StreamPipeline:
             outputs = self.processor.sweep(sorted(self._assigned)) if sweep else []
             outputs += self.processor.process(inbound, stats=stats)
             produce = producer.produce
-            for out in outputs:
-                self._produce(producer, produce, out.topic, out.key, out.value, None)
+            for topic, key, value in outputs:
+                try:  # the common case inline: a call less per output
+                    produce(topic, value=value, key=key)
+                except BufferError:
+                    self._produce(producer, produce, topic, key, value, None)
             for table in self.tables.all:
                 for partition, key, value in table.changes():
                     self._produce(producer, produce, table.topic, key, value, partition)
             if batch:
                 positions = {}
-                for m in batch:
-                    positions[(m.topic(), m.partition())] = m.offset() + 1
+                for m in inbound:
+                    positions[(m.topic, m.partition)] = m.offset + 1
                 offsets = [TopicPartition(t, p, o) for (t, p), o in positions.items()]
                 producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), 30)
             producer.commit_transaction(60)

@@ -22,7 +22,7 @@ from creditstream.domain.assessment import Outcome, assess, default_catalog, rej
 from creditstream.domain.catalog import UnitCatalog
 from creditstream.domain.dedup import Sighting, duplicate_of, expired, is_replay
 from creditstream.domain.lists import BLACK, apply_change, expire, settle
-from creditstream.domain.normalise import china_date_of_millis, epoch_days
+from creditstream.domain.normalise import china_day_of_millis
 from creditstream.domain.privacy import prohibited_attribute
 from creditstream.domain.pseudonym import Pseudonymiser, ephemeral_pseudonymiser
 from creditstream.domain.reasons import Reason
@@ -100,7 +100,7 @@ class BatchProcessor:
                 stats: BatchStats | None = None) -> list[OutboundMessage]:
         now = now or self.now()
         now_ms = int(now.timestamp() * 1000)
-        today = epoch_days(china_date_of_millis(now_ms))
+        today = china_day_of_millis(now_ms)
         stats = stats if stats is not None else BatchStats()
         keys = self.pseudonyms()  # once per batch: a rotation takes effect at a batch boundary
         out: list[OutboundMessage] = []
@@ -173,7 +173,7 @@ class BatchProcessor:
                today: int) -> None:
         unit, category = event["source_unit"], event["category"]
         reported = event.get("reported_at")
-        day = epoch_days(china_date_of_millis(reported)) if isinstance(reported, int) else today
+        day = china_day_of_millis(reported) if isinstance(reported, int) else today
         counts = self.tables.unit_day_to_counts.for_update(partition, f"{unit}|{day}", empty_counts)
         count_outcome(counts, record=outcome.record, rejection=outcome.rejection,
                       prohibited=outcome.prohibited_dropped, replay=replay)
@@ -193,7 +193,7 @@ class BatchProcessor:
         the subjects' entries are updated or tombstoned. Run when the day changes."""
         now = now or self.now()
         now_ms = int(now.timestamp() * 1000)
-        today = epoch_days(china_date_of_millis(now_ms))
+        today = china_day_of_millis(now_ms)
         lists = self.tables.subject_to_list_state
         out: list[OutboundMessage] = []
         for partition in partitions:

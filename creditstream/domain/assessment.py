@@ -55,6 +55,13 @@ def _millis(value) -> int:
     return int(value)
 
 
+@lru_cache(maxsize=4)
+def _instant(now: datetime) -> tuple[int, date]:
+    """`now` in millis and its China date: a batch assesses all its events at one `now`."""
+    now_ms = _millis(now)
+    return now_ms, china_date_of_millis(now_ms)
+
+
 # 当前状态 as units report it (XK_ZT / CF_ZT codes or text), normalised to the text.
 _DECISION_STATUS = {"0": "正常", "正常": "正常", "1": "撤销", "撤销": "撤销", "已撤销": "撤销",
                     "2": "异议", "异议": "异议", "3": "其他", "其他": "其他", "删除": "删除", "已删除": "删除"}
@@ -111,8 +118,13 @@ LEGAL_REPRESENTATIVE_ID_FIELDS = ("XK_FR_ZJHM", "XK_FR_SFZH", "CF_FR_ZJHM", "CF_
 
 
 def _legal_representative_id(event_raw: dict | None) -> str | None:
+    if not event_raw:
+        return None
     for name in LEGAL_REPRESENTATIVE_ID_FIELDS:
-        value = present((event_raw or {}).get(name))
+        value = event_raw.get(name)
+        if value is None:  # most records: none of these fields
+            continue
+        value = present(value)
         if value:
             number = compact(value)
             return id15_to_18(number) or number if len(number) == 15 else number
@@ -125,8 +137,7 @@ def assess(event: dict, now: datetime | None = None, catalog: UnitCatalog | None
     representative's) leaves as a pseudonym and a sealed copy. Without it the key stays as
     reported: only for dry runs whose result never leaves the machine (`creditstream validate`)."""
     catalog = catalog or default_catalog()
-    now_ms = _millis(now or datetime.now(timezone.utc))
-    today = china_date_of_millis(now_ms)
+    now_ms, today = _instant(now or datetime.now(timezone.utc))
     reasons: list[Reason] = []
     flags: list[str] = []
     subject = event.get("subject") or {}
@@ -218,7 +229,8 @@ def assess(event: dict, now: datetime | None = None, catalog: UnitCatalog | None
     region = division_code(ident.key, ident.kind)
     if not is_known_division(region):
         region = (unit.region or None) if unit else None
-    status = _DECISION_STATUS.get(present(decision.get("status")) or "", present(decision.get("status")))
+    reported_status = present(decision.get("status"))
+    status = _DECISION_STATUS.get(reported_status or "", reported_status)
     subject_key, masked, sealed = ident.key, None, None
     if person or ident.kind.startswith("ID_NUMBER"):
         masked = ident.key if ident.kind == "ID_NUMBER_MASKED" else mask_id_number(ident.key)

@@ -81,7 +81,13 @@ def epoch_days(day: date) -> int:
 
 
 def china_date_of_millis(millis: int) -> date:
-    return _day(int((millis + 8 * 3_600_000) // 86_400_000))
+    return _day(china_day_of_millis(millis))
+
+
+def china_day_of_millis(millis: int) -> int:
+    """The China date of an instant as days since epoch: `epoch_days(china_date_of_millis(ms))`
+    without making the date."""
+    return int((millis + 8 * 3_600_000) // 86_400_000)
 
 
 @lru_cache(maxsize=4096)
