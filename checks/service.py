@@ -41,6 +41,7 @@ class AuditSender:
         self.interval = interval
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.retries = 0
+        self.failed = 0  # records that raised while built or sent: logged, never silent
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="check-audit", daemon=True)
 
@@ -72,10 +73,14 @@ class AuditSender:
         except queue.Empty:
             return
         while True:
-            if callable(item):
-                item = item()
-            for record in item if isinstance(item, list) else (item,):
-                self._send(record)
+            try:
+                if callable(item):
+                    item = item()
+                for record in item if isinstance(item, list) else (item,):
+                    self._send(record)
+            except Exception as exc:  # one bad record must not end the audit of every later check
+                self.failed += 1
+                log.error("a check record could not be built or sent (%s); the audit goes on", type(exc).__name__)
             try:
                 item = self.queue.get_nowait()
             except queue.Empty:

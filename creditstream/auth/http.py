@@ -63,10 +63,6 @@ def install_problem_handlers(app: FastAPI) -> None:
         return Problem(422, "请求格式错误 invalid request", problems=problems, kind="invalid-request").response()
 
 
-def bearer(request: Request) -> str | None:
-    return bearer_value(request.headers.get("authorization", ""))
-
-
 def bearer_value(header: str) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header's value, or None."""
     scheme, _, value = header.partition(" ")
