@@ -64,6 +64,19 @@ def ensure_jars(settings: Settings, log=print) -> Path:
     return target
 
 
+def new_cluster_id() -> str:
+    """A Kafka cluster id: a base64url UUID of 22 characters.
+
+    Like Kafka's own Uuid.randomUuid, never one that starts with '-': command-line tools
+    would read it as an option.
+    """
+    import base64
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class EmbeddedKafka:
     """One Apache Kafka node in KRaft mode (broker and controller), on 127.0.0.1 only."""
 
@@ -115,8 +128,8 @@ class EmbeddedKafka:
             return
         cluster_id = self._cluster_id()
         result = subprocess.run(
-            self._java(jars, "kafka.tools.StorageTool", "format", "-t", cluster_id,
-                       "-c", str(self.properties_path), "--ignore-formatted"),
+            self._java(jars, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
+                       f"--config={self.properties_path}", "--ignore-formatted"),
             capture_output=True, text=True)
         if result.returncode != 0:
             raise EmbeddedStackError(f"formatting the Kafka log directory failed: {result.stderr.strip()[-500:]}")
@@ -124,9 +137,7 @@ class EmbeddedKafka:
     def _cluster_id(self) -> str:
         path = self.dir / "cluster.id"
         if not path.exists():
-            # Kafka cluster ids are base64url UUIDs of 22 characters.
-            import base64
-            path.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+            path.write_text(new_cluster_id())
         return path.read_text().strip()
 
     def _kill_stale(self) -> None:
