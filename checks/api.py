@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import asynccontextmanager
 from functools import lru_cache
 from collections import OrderedDict
 from datetime import datetime, timezone
@@ -33,6 +34,7 @@ from creditstream.domain import objections as O
 from creditstream.domain.identifiers import normalise_document_number
 from creditstream.domain.normalise import CHINA_TZ, epoch_days
 from creditstream.domain.pseudonym import KeyFailure
+from creditstream.gc_policy import freeze_survivors
 
 log = logging.getLogger(__name__)
 
@@ -170,11 +172,19 @@ class CheckApp(FastAPI):
         await super().__call__(scope, receive, send)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    # The app, its routes and models are built by now: out of the cycle collector's sight, or
+    # every full collection walks them (measured: gen-2 passes of 60-160 ms, the p99 of checks).
+    freeze_survivors()
+    yield
+
+
 def create_app(service: CheckService, hot_paths: bool = True) -> FastAPI:
     """The check API. ``hot_paths``: POST /v1/checks and GET /v1/subjects/{id}/status in their
     plain case are answered by checks.hot ahead of FastAPI (same checks, same handlers); False
     sends every request through FastAPI (the tests compare the two)."""
-    app = CheckApp(title="creditstream checks", version="1", docs_url="/docs", redoc_url=None,
+    app = CheckApp(title="creditstream checks", version="1", docs_url="/docs", redoc_url=None, lifespan=_lifespan,
                   description="逢报必查: blacklist status and checks for approval windows, feedback, objections (异议), "
                               "credit repair and exits. Every check is recorded in credit.checks.")
     app.state.token_store = service.tokens

@@ -233,7 +233,8 @@ def build_service(settings, limits: CheckLimits | None = None) -> CheckService:
         keys=KeyRing.for_settings(settings),
         # The audit of checks is off the answer's path: a check record waits up to 50 ms for its
         # batch. At 2,000 checks/s a 5 ms linger made batches of ten, and librdkafka's thread spent
-        # about 70 µs of CPU per record sending them, on the two cores the answers need.
+        # about 70 µs of CPU per record sending them, on the two cores the answers need. Sending
+        # is still what the answers' p99 pays (bench/RESULTS.md); longer lingers did not help.
         audit=AuditSender(CreditProducer(bootstrap, topic=CHECKS, record=CHECK_RECORD, **{"linger.ms": 50})),
         feedback=CreditProducer(bootstrap, topic=FEEDBACK_TOPIC, record=CHECK_FEEDBACK, **{"linger.ms": 0}),
         objections=CreditProducer(bootstrap, topic=OBJECTIONS, record=OBJECTION_EVENT, **{"linger.ms": 0}),

@@ -133,7 +133,11 @@ def compile_encoder(record_name: str):
     try:
         compiler.value(slow.writer.parsed, "record", 1)
     except NotCompiled:
-        return slow.encode
+        # Arrays and maps (check records, for one): the schema-generic compiled codec.
+        from avro_schemas.compiled import compile_codec
+
+        compiled = compile_codec(slow)
+        return _falling_back(compiled.encode, slow.encode) if compiled else slow.encode
     header = slow._header  # magic byte and schema id, as the codec writes them
     source = "\n".join(["def encode_fast(record):", "    out = bytearray(HEADER)", "    ap = out.append",
                         *compiler.lines,
@@ -141,13 +145,15 @@ def compile_encoder(record_name: str):
     namespace = {"HEADER": header, "_write_long": _write_long, "_millis": _millis,
                  "_pack_double": struct.Struct("<d").pack, "_Fallback": _Fallback, **compiler.constants}
     exec(compile(source, f"<avro encoder {record_name}>", "exec"), namespace)
-    encode_fast = namespace["encode_fast"]
+    encode = _falling_back(namespace["encode_fast"], slow.encode)
+    encode.source = source
+    return encode
 
+
+def _falling_back(encode_fast, encode_slow):
     def encode(record: dict) -> bytes:
         try:
             return encode_fast(record)
         except Exception:  # an odd value: fastavro decides (and words the error)
-            return slow.encode(record)
-
-    encode.source = source
+            return encode_slow(record)
     return encode

@@ -28,7 +28,7 @@ from creditstream.domain.pseudonym import Pseudonymiser, ephemeral_pseudonymiser
 from creditstream.domain.reasons import Reason
 from creditstream.domain.unit_counts import count_outcome, empty_counts
 from creditstream.topics import BLACKLIST, RECORDS, REDLIST, REJECTED, SIGHTINGS_RETENTION_DAYS
-from stream_apps.fast_codec import fast
+from avro_schemas.compiled import fast
 from stream_apps.tables import StreamTables, sighting_bytes, sighting_of
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class BatchStats:
     prohibited: Counter = field(default_factory=Counter)    # (unit, attribute)
 
 
-# Compiled for the hot path; same bytes as the codec (see fast_codec).
+# Compiled for the hot path; same bytes as the codec (see avro_schemas.compiled).
 _event_codec = fast(codec(CREDIT_EVENT))
 _record_codec = fast(codec(VALIDATED_RECORD))
 _rejection_codec = fast(codec(REJECTION))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 
 import typer
@@ -123,6 +124,9 @@ def serve(host: str | None, port: int | None, announce_admin: bool = True) -> No
                           "this once and stored only as a hash; keep it safe:")
             console.print(f"    {admin}")
     service.start()
+    # The audit sender and the index follower are Python threads: with the default 5 ms switch
+    # interval a request arriving while one of them runs waits up to 5 ms for the interpreter.
+    sys.setswitchinterval(0.0005)
     # uvicorn stops on SIGTERM or Ctrl-C; then the audit queue is drained and flushed.
     host, port = host or settings.check_bind, port or settings.check_port
     console.print(f"check service on http://{host}:{port} — OpenAPI at /docs; ready at /readyz once the index is built")

@@ -146,6 +146,22 @@ def test_bulk_checks_every_subject_and_reports_bad_ids_in_place(api):
     assert len(audit_records(service)) == 103
 
 
+def test_check_records_are_encoded_compiled_with_fastavro_bytes(api):
+    from avro_schemas.codec import codec
+    from producers.record_encoder import compile_encoder
+
+    client, service, tokens, _ = api
+    subjects = [USCC, CLEAN_USCC, {"id": PERSON, "name": "张三"}, "not-an-id"]
+    client.post("/v1/checks/bulk", json={"matter": {"kind": "政府采购", "reference": "CG-1"}, "subjects": subjects},
+                headers=auth(tokens["check"]))
+    records = audit_records(service)
+    fast, slow = compile_encoder(CHECK_RECORD), codec(CHECK_RECORD).encode
+    assert fast is not slow, "check records (with arrays) should encode compiled"
+    assert len(records) == 3 and any(r["hits"] for r in records) and any(not r["hits"] for r in records)
+    for record in records:
+        assert fast(record) == slow(record)
+
+
 def test_bulk_over_the_limit_is_refused(tmp_path):
     client, _, tokens, _ = make(tmp_path, CheckLimits(max_bulk_subjects=10))
     response = client.post("/v1/checks/bulk", json={"matter": {"kind": "x"}, "subjects": [USCC] * 11},

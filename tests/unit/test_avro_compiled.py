@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from avro_schemas.codec import BLACKLIST_ENTRY, CREDIT_EVENT, REJECTION, VALIDATED_RECORD, UndecodableMessage, codec
-from stream_apps.fast_codec import compile_codec, read_long, write_long
+from avro_schemas.compiled import compile_codec, read_long, write_long
 
 NAMES = [CREDIT_EVENT, VALIDATED_RECORD, REJECTION, BLACKLIST_ENTRY]
 text = st.text(max_size=12)
