@@ -13,6 +13,7 @@ import struct
 from datetime import datetime, timezone
 
 from avro_schemas.codec import codec
+from avro_schemas.compiled import compile_codec
 
 _PRIMITIVE_CHECKS = {"null": "{v} is None", "string": "type({v}) is str", "boolean": "type({v}) is bool",
                      "long": "type({v}) is int", "int": "type({v}) is int", "double": "type({v}) is float",
@@ -134,8 +135,6 @@ def compile_encoder(record_name: str):
         compiler.value(slow.writer.parsed, "record", 1)
     except NotCompiled:
         # Arrays and maps (check records, for one): the schema-generic compiled codec.
-        from avro_schemas.compiled import compile_codec
-
         compiled = compile_codec(slow)
         return _falling_back(compiled.encode, slow.encode) if compiled else slow.encode
     header = slow._header  # magic byte and schema id, as the codec writes them
