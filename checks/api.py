@@ -383,9 +383,8 @@ def create_app(service: CheckService, hot_paths: bool = True) -> FastAPI:
         now = _now_ms()
         index = index_view(state, now)
         caller, name = token.id, subject_name or answer["subject"]["name"]
-        # The CheckRecord is built on the audit thread, after the answer has left (as a bulk's).
-        service.audit.emit_later(lambda: [A.check_record(check_id, now, unit, caller, matter, key, kind,
-                                                         answer["subject"]["type"], name, answer, index)])
+        service.audit.emit(A.check_record(check_id, now, unit, caller, matter, key, kind, answer["subject"]["type"],
+                                          name, answer, index))
         remember(check_id, answer["listed"])
         answered("KEY", index["stale"]).inc()
         return {"check_id": check_id, **answer, "index": index}
@@ -445,11 +444,9 @@ def create_app(service: CheckService, hot_paths: bool = True) -> FastAPI:
                                 "status": "NOT_LISTED"})
         caller_id = token.id
 
-        def records() -> list[dict]:  # built on the audit thread, after the answer has left
-            return [A.check_record(check_id, now, unit, caller_id, matter, key, kind, answer["subject"]["type"],
-                                   name or answer["subject"]["name"], answer, index)
-                    for check_id, key, kind, answer, name in checked]
-        service.audit.emit_later(records)
+        service.audit.emit_many([A.check_record(check_id, now, unit, caller_id, matter, key, kind,
+                                                answer["subject"]["type"], name or answer["subject"]["name"], answer,
+                                                index) for check_id, key, kind, answer, name in checked])
         return JSONResponse({"bulk_id": bulk_id, "checked": len(checked), "listed": listed,
                              "invalid": len(body.subjects) - len(checked), "results": results, "index": index})
 

@@ -1,6 +1,6 @@
 """What the check service tells Prometheus: the blacklist index's freshness (age since the broker
-last confirmed it complete, stale or not, its size), checks answered by match, and watch
-notifications. A registry per service, so tests start from zero; gauges are read at scrape time."""
+last confirmed it complete, stale or not, its size), the audit spool's backlog, checks answered by
+match, and watch notifications. A registry per service, so tests start from zero; gauges are read at scrape time."""
 from __future__ import annotations
 
 import time
@@ -27,6 +27,10 @@ class CheckMetrics:
               registry=r).set_function(lambda: float(service.index.ready))
         Gauge("creditstream_checks_index_subjects", "Subjects in the blacklist index.",
               registry=r).set_function(lambda: len(service.index.entries))
+        Gauge("creditstream_checks_audit_backlog_bytes", "Check records in the local audit spool that the broker "
+              "has not acknowledged yet (bytes).", registry=r).set_function(lambda: service.audit.backlog_bytes)
+        Gauge("creditstream_checks_audit_sender_starts", "Times the audit sender process was started (more than "
+              "one: it exited and was started again).", registry=r).set_function(lambda: service.audit.sender_starts)
         self.answers = Counter("creditstream_checks_answers_total", "Check answers, by match (KEY, NAME) and "
                                "whether the index was stale.", ["match", "stale"], registry=r)
         self.watch_events = Counter("creditstream_checks_watch_events_total",

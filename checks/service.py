@@ -1,25 +1,30 @@
 """The check service's parts, wired from settings: the blacklist index, the objection book, the
 unit tokens, the pseudonymisation keys, and the producers of the audit topics and control records.
 
-Check records leave off the request path: the handler queues the record and a sender thread
-encodes and produces it; a failed delivery is produced again, and stopping the service drains the
-queue and flushes, so an orderly stop loses no audit record. Objections, feedback and control
+Check records are written to a local spool before the answer leaves, and a sender process
+produces them to credit.checks (checks.audit_spool, checks.audit_sender): a service killed at any
+moment loses no check it answered, and the broker's work stays out of the answers' interpreter. Objections, feedback and control
 records are rarer and worth the wait: their answer comes after the broker's acknowledgement.
 """
 from __future__ import annotations
 
 import logging
-import queue
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from avro_schemas.codec import CHECK_FEEDBACK, CHECK_RECORD, OBJECTION_EVENT
+from avro_schemas.codec import CHECK_FEEDBACK, OBJECTION_EVENT
+from checks.audit_spool import SpoolWriter, backlog_bytes, spool_dir
 from checks.book import ObjectionBook
 from checks.index import BlacklistIndex
 from creditstream.auth.tokens import TokenStore
 from creditstream.domain.catalog import UnitCatalog, load_catalog
-from creditstream.topics import CHECK_FEEDBACK as FEEDBACK_TOPIC, CHECKS, INBOUND, OBJECTIONS
+from creditstream.topics import CHECK_FEEDBACK as FEEDBACK_TOPIC, INBOUND, OBJECTIONS
 from producers.credit_producer import CreditProducer
 
 log = logging.getLogger(__name__)
@@ -29,84 +34,73 @@ class NotDelivered(RuntimeError):
     """The broker did not acknowledge a record in time; nothing was changed."""
 
 
-class AuditSender:
-    """Produces queued check records on a thread; retries failed deliveries; drains on stop.
+class CheckAudit:
+    """The check records of every answer, on disk before the answer leaves, then produced by the
+    sender process (checks.audit_sender), which this starts, watches and starts again if it exits.
 
-    The thread takes what was queued every ``interval`` seconds rather than waking for each record:
-    at 2,000 checks/s a wake-up per record (and the interpreter lock handed over each time) cost
-    the sender more than encoding the record, and it shared the interpreter with the answers."""
+    ``emit``/``emit_many`` append to the spool (checks.audit_spool): a ``write`` of a few hundred
+    bytes; the encoding, the producing and the waiting for the broker happen in the other process.
+    ``sender=False`` keeps the records in the spool (tests read them back)."""
 
-    def __init__(self, producer: CreditProducer, interval: float = 0.01):
-        self.producer = producer
-        self.interval = interval
-        self.queue: queue.SimpleQueue = queue.SimpleQueue()
-        self.retries = 0
-        self.failed = 0  # records that raised while built or sent: logged, never silent
+    def __init__(self, directory: Path, bootstrap: str, sender: bool = True):
+        self.directory, self.bootstrap = Path(directory), bootstrap
+        self.writer = SpoolWriter(self.directory)
+        self.with_sender = sender
+        self.sender_starts = 0
+        self._sender: subprocess.Popen | None = None
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="check-audit", daemon=True)
-
-    def start(self) -> "AuditSender":
-        self._thread.start()
-        return self
+        self._watch = threading.Thread(target=self._keep_sender, name="check-audit-sender", daemon=True)
 
     def emit(self, record: dict) -> None:
-        self.queue.put(record)
+        self.writer.append([record])
 
     def emit_many(self, records: list[dict]) -> None:
-        self.queue.put(records)
+        if records:
+            self.writer.append(records)
 
-    def emit_later(self, build) -> None:
-        """``build()`` returns the records; it runs on the sender thread (a bulk's 25,000 records
-        are built after its answer has left)."""
-        self.queue.put(build)
+    def start(self) -> "CheckAudit":
+        if self.with_sender:
+            self._start_sender()
+            self._watch.start()
+        return self
 
-    def _send(self, record: dict) -> None:
-        def on_delivery(err, record=record):
-            if err is not None:  # produced again: an audit record is never dropped
-                self.retries += 1
-                self.queue.put(record)
-        self.producer.send(record, key=record["check_id"], on_delivery=on_delivery)
+    def _start_sender(self) -> None:
+        self.sender_starts += 1
+        self._sender = subprocess.Popen(
+            [sys.executable, "-m", "checks.audit_sender", "--spool", str(self.directory),
+             "--bootstrap", self.bootstrap, "--parent", str(os.getpid())], stdin=subprocess.DEVNULL)
 
-    def _drain(self, wait: float) -> None:
-        try:
-            item = self.queue.get(timeout=wait)
-        except queue.Empty:
-            return
-        while True:
-            try:
-                if callable(item):
-                    item = item()
-                for record in item if isinstance(item, list) else (item,):
-                    self._send(record)
-            except Exception as exc:  # one bad record must not end the audit of every later check
-                self.failed += 1
-                log.error("a check record could not be built or sent (%s); the audit goes on", type(exc).__name__)
-            try:
-                item = self.queue.get_nowait()
-            except queue.Empty:
-                return
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._drain(0)
-            self.producer.poll(0)
+    def _keep_sender(self) -> None:
+        while not self._stop.wait(1.0):
+            code = self._sender.poll()
+            if code is not None and not self._stop.is_set():
+                log.error("the check audit sender exited (status %s); starting it again", code)
+                self._start_sender()
 
     @property
-    def pending(self) -> int:
-        return self.queue.qsize() + self.producer.pending
+    def sender_pid(self) -> int | None:
+        return self._sender.pid if self._sender else None
+
+    @property
+    def backlog_bytes(self) -> int:
+        """Spooled and not yet acknowledged by the broker."""
+        return backlog_bytes(self.directory)
 
     def stop(self, timeout: float = 30.0) -> int:
-        """Send everything queued and wait for the broker; returns what is still undelivered."""
+        """No more records; the sender sends what the spool holds and exits. Returns the bytes
+        still unsent (they stay in the spool for the next start)."""
         self._stop.set()
-        self._thread.join(10)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self._drain(0)
-            if self.producer.flush(max(0.1, deadline - time.monotonic())) == 0 and self.queue.empty():
-                break
-        left = self.pending
+        self.writer.close()
+        if self._sender is not None and self._sender.poll() is None:
+            self._sender.send_signal(signal.SIGTERM)
+            try:
+                self._sender.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._sender.kill()
+                self._sender.wait()
+        left = self.backlog_bytes
         if left:
-            log.error("%d check records were not delivered to %s", left, CHECKS)
+            log.error("%d bytes of check records are still in %s; the next start sends them", left, self.directory)
         return left
 
 
@@ -138,7 +132,7 @@ class CheckService:
     book: ObjectionBook
     tokens: TokenStore
     keys: object                      # KeyRing: .current() -> Pseudonymiser
-    audit: AuditSender
+    audit: CheckAudit
     feedback: CreditProducer
     objections: CreditProducer
     inbound: CreditProducer
@@ -214,8 +208,6 @@ class CheckService:
 
 
 def build_service(settings, limits: CheckLimits | None = None) -> CheckService:
-    from pathlib import Path
-
     from checks.watches import TOPIC_PREFIX, WATCH_EVENT, Watches, WatchStore
     from creditstream.keys import KeyRing
     from creditstream.topics import TopicSpec, ensure_topics
@@ -231,11 +223,7 @@ def build_service(settings, limits: CheckLimits | None = None) -> CheckService:
         index=BlacklistIndex(bootstrap, listeners=listeners), book=ObjectionBook(bootstrap),
         tokens=TokenStore.for_settings(settings),
         keys=KeyRing.for_settings(settings),
-        # The audit of checks is off the answer's path: a check record waits up to 50 ms for its
-        # batch. At 2,000 checks/s a 5 ms linger made batches of ten, and librdkafka's thread spent
-        # about 70 µs of CPU per record sending them, on the two cores the answers need. Sending
-        # is still what the answers' p99 pays (bench/RESULTS.md); longer lingers did not help.
-        audit=AuditSender(CreditProducer(bootstrap, topic=CHECKS, record=CHECK_RECORD, **{"linger.ms": 50})),
+        audit=CheckAudit(spool_dir(settings), bootstrap),
         feedback=CreditProducer(bootstrap, topic=FEEDBACK_TOPIC, record=CHECK_FEEDBACK, **{"linger.ms": 0}),
         objections=CreditProducer(bootstrap, topic=OBJECTIONS, record=OBJECTION_EVENT, **{"linger.ms": 0}),
         inbound=CreditProducer(bootstrap, topic=INBOUND, **{"linger.ms": 0}),

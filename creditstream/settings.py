@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     check_max_bulk_subjects: int = 50_000
     check_rate_per_token: float = 5000.0          # requests a second, per token
     check_burst_per_token: int = 10_000
+    # Where check records wait on disk for the audit sender (default <data_dir>/checks/audit-spool).
+    # One check service per directory: a second one refuses to start.
+    check_audit_spool: str = ""
 
     # Exchange with other platform levels: the peers file (TOML); empty means the bundled example
     # (creditstream/exchange/data/peers.toml). Receipts and the outbox live in <data_dir>/exchange.

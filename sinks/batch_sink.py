@@ -135,7 +135,7 @@ class ClickHouseSink:
                 self.store.load_chain_head(spec, partition, start)
             if spec.event_ids and self.replay_window > 0:
                 guard = RecentEventIds(self.replay_window)
-                guard.load(self.client, self.database, spec.table, topic, partition, start)
+                guard.load(self.client, self.database, spec.table, topic, partition, start, spec.id_column)
                 self.guards[key] = guard
             self.batchers[key] = PartitionBatcher(topic, partition, self.batch_size, self.batch_seconds, planned)
             self.unprepared.discard(key)

@@ -56,14 +56,16 @@ class RecentEventIds:
             floor = self.floor
             self._ids = {e: o for e, o in self._ids.items() if o >= floor}
 
-    def load(self, client, database: str, table: str, topic: str, partition: int, start: int) -> None:
-        """Rebuild from what the table holds, exactly as the process that stored it would hold it."""
+    def load(self, client, database: str, table: str, topic: str, partition: int, start: int,
+             column: str = "event_id") -> None:
+        """Rebuild from what the table holds (its ids in ``column``), exactly as the process that
+        stored it would hold it."""
         self._ids.clear()
         self.floor, self.ceiling = start - self.window, start
         if self.window <= 0 or start <= 0:
             return
         rows = client.query(
-            f"SELECT kafka_offset, event_id FROM {database}.{table} "
+            f"SELECT kafka_offset, {column} FROM {database}.{table} "
             "WHERE kafka_topic = {topic:String} AND kafka_partition = {partition:UInt16} "
             "AND kafka_offset >= {floor:UInt64} AND kafka_offset < {start:UInt64} ORDER BY kafka_offset",
             parameters={"topic": topic, "partition": partition, "floor": max(start - self.window, 0),

@@ -160,6 +160,7 @@ class TableSpec:
     columns: list[str] | None = None              # decoded path: the row's columns, coordinates excluded
     to_row: Callable[[dict | None, Consumed], list] | None = None
     event_ids: bool = False                       # the record leads with its event id: replays are dropped by it
+    id_column: str = "event_id"                   # where the table holds that id
     tombstones: bool = False                      # a message without value is a state change (compacted topic)
     chained: bool = False                         # rows hash-chained per partition (audit_chain.py)
 
@@ -181,7 +182,9 @@ def table_specs() -> dict[str, TableSpec]:
         TableSpec(RECORDS, "records", VALIDATED_RECORD, event_ids=True),
         TableSpec(REJECTED, REJECTIONS_TABLE, REJECTION, REJECTION_COLUMNS, rejection_row, event_ids=True),
         TableSpec(BLACKLIST, "blacklist_history", BLACKLIST_ENTRY, BLACKLIST_COLUMNS, blacklist_row, tombstones=True),
-        TableSpec(CHECKS, "checks", CHECK_RECORD, CHECK_COLUMNS, check_row, chained=True),
+        # A check id again at a later offset is the audit sender's resend after a crash: stored once.
+        TableSpec(CHECKS, "checks", CHECK_RECORD, CHECK_COLUMNS, check_row, event_ids=True, id_column="check_id",
+                  chained=True),
         TableSpec(ZERO_REPORTS, "zero_reports", ZERO_REPORT, ZERO_REPORT_COLUMNS, zero_report_row),
         TableSpec(FEEDBACK_TOPIC, "check_feedback", CHECK_FEEDBACK, FEEDBACK_COLUMNS, feedback_row),
         TableSpec(OBJECTIONS, "objection_events", OBJECTION_EVENT, OBJECTION_COLUMNS, objection_row, event_ids=True),

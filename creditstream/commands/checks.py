@@ -111,12 +111,18 @@ def serve(host: str | None, port: int | None, announce_admin: bool = True) -> No
     import uvicorn
 
     from checks.api import create_app
+    from checks.audit_spool import SpoolInUse
     from checks.service import build_service
     from creditstream.settings import get_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
-    service = build_service(settings)
+    try:
+        service = build_service(settings)
+    except SpoolInUse as exc:  # another check service on the same data directory
+        console.print(f"[red]error:[/red] the check audit spool is in use: {exc}; give each check service its "
+                      "own CREDITSTREAM_CHECK_AUDIT_SPOOL (or data directory)")
+        raise typer.Exit(1) from None
     if announce_admin:
         admin = service.tokens.bootstrap_admin()
         if admin:
@@ -124,10 +130,10 @@ def serve(host: str | None, port: int | None, announce_admin: bool = True) -> No
                           "this once and stored only as a hash; keep it safe:")
             console.print(f"    {admin}")
     service.start()
-    # The audit sender and the index follower are Python threads: with the default 5 ms switch
+    # The index follower and the watches are Python threads: with the default 5 ms switch
     # interval a request arriving while one of them runs waits up to 5 ms for the interpreter.
     sys.setswitchinterval(0.0005)
-    # uvicorn stops on SIGTERM or Ctrl-C; then the audit queue is drained and flushed.
+    # uvicorn stops on SIGTERM or Ctrl-C; then the audit sender sends what the spool holds.
     host, port = host or settings.check_bind, port or settings.check_port
     console.print(f"check service on http://{host}:{port} — OpenAPI at /docs; ready at /readyz once the index is built")
     try:

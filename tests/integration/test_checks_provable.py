@@ -1,8 +1,9 @@
 """Issue 14 on one real embedded stack (Apache Kafka, the stream worker, the sink into chdb, the
 check service): a watch fires on entry and exit, signed, on the unit's topic and webhook, and only
 for the watched subject; answers carry the snapshot version; a name finds its variant spelling;
-the audit chain of every check verifies through the sink and a tampered row is found; with the
-broker gone the answers go stale."""
+the audit chain of every check verifies through the sink and a tampered row is found; no answered
+check is lost or doubled when the audit sender or the whole service is killed; with the broker
+gone the answers go stale."""
 from __future__ import annotations
 
 import json
@@ -11,6 +12,7 @@ import random
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -57,6 +59,57 @@ def topic_values(bootstrap: str, topic: str) -> list[dict]:
 def cli(settings, *args) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "creditstream", *args], env=child_env(settings), capture_output=True,
                           text=True, timeout=120, cwd=os.getcwd())
+
+
+def audit_senders(parent: int) -> list[int]:
+    """Pids of the audit sender processes the check service ``parent`` started."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and b"checks.audit_sender" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def kill_while_checking(stack, settings, api, check, rng) -> dict:
+    """Checks answered while the audit sender is SIGKILLed, then a bulk answered right before the
+    check service itself (and its sender) is SIGKILLed: after its restart ClickHouse holds every
+    answered check id exactly once."""
+    answered: list[str] = []
+
+    def single(n: int) -> None:
+        for _ in range(n):
+            answered.append(api.post("/v1/checks", headers=check, json={"matter": {"kind": "政府采购"},
+                                                                      "subject": {"id": make_uscc(rng)}}).json()["check_id"])
+
+    service = stack.processes["checks"]
+    single(50)
+    (sender,) = audit_senders(service.pid)
+    os.kill(sender, signal.SIGKILL)
+    single(100)  # while the service notices and starts another sender
+    wait_for(lambda: len(audit_senders(service.pid)) == 1, 30, what="a new audit sender")
+    single(50)
+    starts = api.get("/metrics").text
+    bulk = api.post("/v1/checks/bulk", headers=check, json={"matter": {"kind": "政府采购"},
+                                                             "subjects": [make_uscc(rng) for _ in range(2000)]}).json()
+    answered += [r["check_id"] for r in bulk["results"]]
+    single(20)
+    service.kill()  # the whole group, at once: nothing answered may be lost
+    stack.restart("checks")
+    wait_for(lambda: api.get("/readyz").status_code == 200, 60, what="the check service back")
+    single(20)
+    wait_for(lambda: committed_to_end(settings, settings.sink_group_id, [CHECKS]), 90, what="the sink storing every check")
+    return {"answered": answered, "metrics_before_kill": starts}
+
+
+def stored_counts(client, settings, check_ids: list[str]) -> dict[str, int]:
+    return dict(client.query(f"SELECT check_id, count() FROM {settings.clickhouse_database}.checks "
+                             "WHERE check_id IN {ids:Array(String)} GROUP BY check_id",
+                             parameters={"ids": check_ids}).result_rows)
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +162,10 @@ def run(tmp_path_factory):
         wait_for(lambda: committed_to_end(settings, settings.sink_group_id, [CHECKS]), 60,
                  what="the sink storing every check")
         out["verify_ok"] = cli(settings, "audit", "verify", "--json")
+        out["crash"] = kill_while_checking(stack, settings, api, check, rng)
         stack.processes.pop("sink").stop()
         client = connect(settings)
+        out["crash"]["stored"] = stored_counts(client, settings, out["crash"]["answered"])
         client.command(f"ALTER TABLE {settings.clickhouse_database}.checks UPDATE listed = NOT listed "
                        f"WHERE check_id = '{out['checks'][1]['check_id']}' SETTINGS mutations_sync = 1")
         client.close()
@@ -175,3 +230,12 @@ def test_answers_go_stale_when_the_broker_is_gone(run):
     status = run["stale_status"]
     assert status["index"]["stale"] is True and status["index"]["age_ms"] > 0
     assert run["fresh_again"]["stale"] is False
+
+
+def test_a_killed_check_service_loses_no_answered_check_and_a_killed_sender_doubles_none(run):
+    crash = run["crash"]
+    assert len(crash["answered"]) == len(set(crash["answered"])) == 2240
+    missing = [c for c in crash["answered"] if c not in crash["stored"]]
+    assert missing == [], f"{len(missing)} answered checks never reached ClickHouse"
+    assert {n for n in crash["stored"].values()} == {1}, "a check stored twice"
+    assert "creditstream_checks_audit_sender_starts 2.0" in crash["metrics_before_kill"]

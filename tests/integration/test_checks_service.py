@@ -144,7 +144,7 @@ def run(tmp_path_factory):
         out["after_repair"] = status(repaired)
         out["objections"] = api.get("/v1/objections?state=all", headers=objector).json()["objections"]
         api.close()
-        stack.processes.pop("checks").stop()  # drains and flushes its audit queue
+        stack.processes.pop("checks").stop()  # its audit sender sends what the spool holds
         wait_for(lambda: committed_to_end(settings, settings.sink_group_id, [CHECKS, OBJECTIONS]), 60,
                  what="the sink storing every check and objection event")
     finally:

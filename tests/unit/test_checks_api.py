@@ -14,7 +14,8 @@ from checks.book import ObjectionBook
 from checks.index import STALE_AFTER_MS, BlacklistIndex, FollowState, listed_name
 from checks.names import NameIndex
 from checks.watches import WATCH_EVENT, Watches, WatchStore
-from checks.service import AuditSender, CheckLimits, CheckService
+from checks.audit_spool import SpoolReader
+from checks.service import CheckAudit, CheckLimits, CheckService
 from creditstream.auth.tokens import SCOPES, TokenStore
 from creditstream.domain.catalog import load_catalog
 from creditstream.domain.identifiers import mask_id_number, normalise_document_number
@@ -65,7 +66,7 @@ def make(tmp_path, limits: CheckLimits | None = None):
     producers = {name: Producer(record) for name, record in
                  (("checks", CHECK_RECORD), ("feedback", CHECK_FEEDBACK), ("objections", OBJECTION_EVENT),
                   ("inbound", CREDIT_EVENT))}
-    service = CheckService(index=index, book=book, tokens=store, keys=keys, audit=AuditSender(producers["checks"]),
+    service = CheckService(index=index, book=book, tokens=store, keys=keys, audit=CheckAudit(tmp_path / "audit-spool", "127.0.0.1:1", sender=False),
                            feedback=producers["feedback"], objections=producers["objections"],
                            inbound=producers["inbound"], catalog=load_catalog(),
                            limits=limits or CheckLimits(max_body_bytes=2 * 1024 * 1024))
@@ -88,9 +89,15 @@ def auth(token):
 
 
 def audit_records(service):
-    """Hand the queued audit records to the fake producer, as the sender thread would."""
-    service.audit._drain(0)
-    return [record for record, _ in service.audit.producer.sent]
+    """The check records spooled since the last call, read as the sender reads them."""
+    reader = service.audit.__dict__.setdefault("test_reader", SpoolReader(service.audit.directory))
+    records = []
+    while True:
+        batch, position = reader.read()
+        if position is None:
+            return records
+        reader.commit(position)
+        records += batch
 
 
 def test_status_of_a_listed_organisation_names_lists_and_basis(api):

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.integration,
                                  reason="Debian packages chromium and chromium-driver, installed by "
                                         "scripts/install-system-deps")]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 
 
 @pytest.fixture(scope="module")

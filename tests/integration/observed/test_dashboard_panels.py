@@ -16,7 +16,7 @@ import pytest
 
 from dashboards.panels import expected_columns, is_clickhouse, load_dashboards, panels
 from tests.conftest import wait_for
-from tests.integration.conftest import ZERO_REPORT_UNIT
+from tests.integration.observed.conftest import ZERO_REPORT_UNIT
 
 pytestmark = pytest.mark.integration
 
