@@ -4,6 +4,7 @@ checks, so it must keep at least 80 % of plain fastavro's rate."""
 from __future__ import annotations
 
 import io
+import os
 import time
 
 import fastavro
@@ -12,9 +13,9 @@ from avro_schemas.codec import CREDIT_EVENT, HEADER_SIZE, codec
 from producers.demo_feed import DemoFeed
 
 REQUIRED_SHARE = 0.80
-SAMPLE = 2_000      # distinct demo events, realistic sizes and wild formats
+SAMPLE = int(os.environ.get("BENCH_CODEC_SAMPLE", "2000"))  # distinct demo events, realistic sizes and wild formats
 PASSES = 5          # over the sample per round
-ROUNDS = 9
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "9"))
 
 
 def _seconds(step, items) -> float:

@@ -24,8 +24,8 @@ import uuid
 from pathlib import Path
 
 ROWS = int(os.environ.get("BENCH_SINK_ROWS", "480000"))  # a multiple of BATCH x PARTITIONS
-BATCH = 20_000              # the sink's default batch size (rows per topic-partition)
-SMALL_BATCH = 5_000
+BATCH = int(os.environ.get("BENCH_SINK_BATCH", "20000"))  # the sink's default batch size (rows per topic-partition)
+SMALL_BATCH = BATCH // 4
 PARTITIONS = 4
 REQUIRED_SHARE = 0.75
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))  # best of each, alternating: the machine is shared
