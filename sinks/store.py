@@ -124,14 +124,14 @@ class BatchStore:
             result.dropped[spec.table] += dropped
         else:
             fresh = entries
+        if spec.event_ids:  # offsets read before chaining appends the two hash columns
+            result.stored_ids += [eid for eid, _ in fresh]
+            result.stored_offsets += [row[-1] for _, row in fresh]
         if spec.chained:
             fresh = self._chained(batch, fresh)
         if fresh:
             self._insert_rows(spec.table, [row for _, row in fresh], spec.insert_columns, batch.token(spec.table))
             result.rows[spec.table] += len(fresh)
-            if spec.event_ids:
-                result.stored_ids += [eid for eid, _ in fresh]
-                result.stored_offsets += [row[-1] for _, row in fresh]
 
     def _chained(self, batch: PartitionBatch, entries: list) -> list:
         """Each row with its previous hash and hash, computed once per batch: a retry stores the

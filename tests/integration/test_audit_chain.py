@@ -10,6 +10,7 @@ from creditstream.domain.audit_chain import link, verify
 from creditstream.topics import CHECKS
 from sinks import audit
 from sinks.metrics import SinkMetrics
+from sinks.replay_guard import RecentEventIds
 from sinks.store import BatchStore
 from sinks.tables import CHECK_COLUMNS
 from tests.integration.test_clickhouse_store import SPECS, batch, check_record, encoded
@@ -45,6 +46,23 @@ def test_chain_verifies_across_batches_replays_and_a_new_owner(client, db):
     links = client.query(f"SELECT prev_hash, hash FROM {db}.checks WHERE kafka_partition = 0 "
                          "ORDER BY kafka_offset").result_rows
     assert links[0][0] == "" and all(links[i][0] == links[i - 1][1] for i in range(1, len(links)))
+
+
+def test_a_check_sent_again_at_a_later_offset_is_stored_once_and_the_chain_holds(client, db):
+    """The audit sender resends a batch the broker took but did not acknowledge: the same check
+    ids at new offsets, after the ones stored; the sink drops them by check id."""
+    store, guard = BatchStore(client, db, SinkMetrics()), RecentEventIds(10_000)
+    store.load_chain_head(SPEC, 0, 0)
+    ids = [f"c-0-{i}" for i in range(10)]
+    for first, names in ((0, ids), (10, ids[5:] + [f"c-0-{i}" for i in range(10, 15)]), (20, ids[8:])):
+        result = store.store(batch(CHECKS, encoded(CHECK_RECORD, [check_record(n, False) for n in names]),
+                                   first_offset=first), SPEC, guard)
+        guard.add_many(result.stored_ids, result.stored_offsets)
+        assert all(isinstance(o, int) for o in result.stored_offsets)
+    assert dict(client.query(f"SELECT check_id, count() FROM {db}.checks GROUP BY check_id").result_rows) == \
+        {f"c-0-{i}": 1 for i in range(15)}
+    result = report(client, db)
+    assert result["broken"] is None and result["rows"] == 15
 
 
 def tamper(client, db, change: str) -> None:

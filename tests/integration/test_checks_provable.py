@@ -102,8 +102,20 @@ def kill_while_checking(stack, settings, api, check, rng) -> dict:
     stack.restart("checks")
     wait_for(lambda: api.get("/readyz").status_code == 200, 60, what="the check service back")
     single(20)
-    wait_for(lambda: committed_to_end(settings, settings.sink_group_id, [CHECKS]), 90, what="the sink storing every check")
+    wait_all_checks_stored(api, settings, 90)
     return {"answered": answered, "metrics_before_kill": starts}
+
+
+def audit_backlog(api) -> float:
+    (line,) = [l for l in api.get("/metrics").text.splitlines() if l.startswith("creditstream_checks_audit_backlog_bytes ")]
+    return float(line.split()[1])
+
+
+def wait_all_checks_stored(api, settings, timeout: float) -> None:
+    """The spool sent (the broker has every answered check), then the sink at the topic's end."""
+    wait_for(lambda: audit_backlog(api) == 0, timeout, what="the audit spool sent")
+    wait_for(lambda: committed_to_end(settings, settings.sink_group_id, [CHECKS]), timeout,
+             what="the sink storing every check")
 
 
 def stored_counts(client, settings, check_ids: list[str]) -> dict[str, int]:
@@ -159,8 +171,7 @@ def run(tmp_path_factory):
         out["watch_status"] = api.get("/v1/watches/status", headers=check).json()
 
         # The audit: every check stored, the chain intact; then a row changed behind the sink's back.
-        wait_for(lambda: committed_to_end(settings, settings.sink_group_id, [CHECKS]), 60,
-                 what="the sink storing every check")
+        wait_all_checks_stored(api, settings, 60)
         out["verify_ok"] = cli(settings, "audit", "verify", "--json")
         out["crash"] = kill_while_checking(stack, settings, api, check, rng)
         stack.processes.pop("sink").stop()
