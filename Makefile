@@ -20,9 +20,11 @@ install: system-deps $(STAMP)
 up: install
 	$(BIN)/creditstream up
 
-# pytest's exit status 5 means no test ran: that is a failure here, not a pass.
+# pytest's exit status 5 means no test ran: that is a failure here, not a pass. Two workers, a
+# test file each at a time (module-scoped stacks stay in one process; every stack has its own ports
+# and data directory).
 test: install
-	$(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest ran no test"; exit 1; fi; exit $$rc
 
 bench: install

@@ -4,6 +4,8 @@ restarted and the sink dies between insert and commit; then ClickHouse refuses w
 burst. Every event id is reconciled; the blacklist agrees with the pure rules everywhere."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from creditstream.faults.chaos import Chaos, ChaosConfig
@@ -23,9 +25,10 @@ def report(tmp_path_factory):
     # than in production, so that its restart fits the test's time.
     settings = stack_settings(data, check_port=check_port, sink_fault_dir=str(data / "faults"),
                               sink_batch_size=500, worker_stall_seconds=30)
-    config = ChaosConfig(records=4000, kills=4, burst=20_000, outage_seconds=10, seed=7, feed_rate=200,
+    config = ChaosConfig(records=3000, kills=4, burst=8_000, outage_seconds=10, seed=7, feed_rate=200,
                          targets=TARGETS, settle_timeout=240)
-    return Chaos(settings, config, log=print).run()
+    began = time.monotonic()
+    return Chaos(settings, config, log=lambda line: print(f"{time.monotonic() - began:6.1f} s  {line}")).run()
 
 
 def test_every_fault_struck_and_the_stack_recovered(report):
