@@ -209,7 +209,8 @@ def create_app(service: CheckService, hot_paths: bool = True) -> FastAPI:
 
     def not_ready() -> None:
         if not service.ready:
-            failure = service.index.follower.failure or service.book.follower.failure
+            failure = (service.index.follower.failure or service.book.follower.failure
+                       or service.index.follower.waiting or service.book.follower.waiting)
             raise Problem(503, "名单索引未就绪 index not ready",
                           failure or "the blacklist index is still reading credit.blacklist; retry shortly",
                           kind="not-ready", headers={"Retry-After": "1"})
@@ -304,7 +305,8 @@ def create_app(service: CheckService, hot_paths: bool = True) -> FastAPI:
         index = service.index
         return {"ready": index.ready, "subjects": len(index.entries), "names": len(index.names),
                 "index": index_view(index.state), "stale_after_ms": STALE_AFTER_MS,
-                "follower_failure": index.follower.failure, "rebuilding": service.rebuilding,
+                "follower_failure": index.follower.failure, "follower_waiting": index.follower.waiting,
+                "rebuilding": service.rebuilding,
                 "rebuilt_at": _iso_ms(service.rebuilt_at_ms)}
 
     @app.post("/v1/blacklist/rebuild", status_code=202, tags=["checks"])

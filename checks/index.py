@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Callable
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, IsolationLevel, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, IsolationLevel, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from avro_schemas.codec import BLACKLIST_ENTRY, UndecodableMessage, codec
@@ -69,7 +69,8 @@ class TopicFollower:
         self.apply = apply
         self.ready = threading.Event()
         self.state = FollowState()
-        self.failure: str | None = None
+        self.failure: str | None = None   # the thread ended on an unexpected error
+        self.waiting: str | None = None   # still at boot: the broker or the topic not there yet
         self._stop = threading.Event()
         self._config = {
             "bootstrap.servers": bootstrap_servers,
@@ -103,10 +104,9 @@ class TopicFollower:
     def _follow(self) -> None:
         consumer = Consumer(self._config)
         try:
-            metadata = consumer.list_topics(self.topic, timeout=30).topics[self.topic]
-            if metadata.error is not None:
-                raise RuntimeError(f"topic {self.topic}: {metadata.error}")
-            partitions = sorted(metadata.partitions)
+            partitions = self._wait_for_topic(consumer)
+            if partitions is None:
+                return
             consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in partitions])
             offsets = {p: 0 for p in partitions}
             admin = AdminClient({"bootstrap.servers": self._config["bootstrap.servers"], "log_level": 3})
@@ -146,6 +146,28 @@ class TopicFollower:
                     self.ready.set()
         finally:
             consumer.close()
+
+    def _wait_for_topic(self, consumer: Consumer, attempt_s: float = 2.0, report_every_s: float = 60.0):
+        """The topic's partitions, asked until the broker has the topic: a service may start before
+        the broker or before the topic is created. None when stopped meanwhile."""
+        reported = 0.0
+        while not self._stop.is_set():
+            try:
+                metadata = consumer.list_topics(self.topic, timeout=attempt_s).topics[self.topic]
+                reason = None if metadata.error is None and metadata.partitions else f"topic {self.topic}: {metadata.error}"
+            except KafkaException as exc:
+                reason = f"broker not reachable: {exc.args[0].str() if exc.args else exc}"
+            if reason is None:
+                if self.waiting:
+                    log.info("%s is there now; reading it", self.topic)
+                self.waiting = None
+                return sorted(metadata.partitions)
+            self.waiting = reason
+            if time.monotonic() - reported >= report_every_s:
+                reported = time.monotonic()
+                log.warning("waiting to read %s (%s); trying again", self.topic, reason)
+            self._stop.wait(1.0)
+        return None
 
     def _at_broker_end(self, admin: AdminClient, partitions, offsets) -> bool:
         """The broker says no partition holds a committed message past what was applied: its last
