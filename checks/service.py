@@ -118,6 +118,9 @@ def send_and_wait(producer: CreditProducer, record: dict, key: str | None = None
         raise NotDelivered(f"the broker did not take the record: {errors[0] if errors else 'timed out'}")
 
 
+REBUILD_WAIT_S = 30.0  # how long a rebuild waits for an unreachable broker or a missing topic
+
+
 @dataclass
 class CheckLimits:
     max_body_bytes: int = 4 * 1024 * 1024
@@ -165,10 +168,14 @@ class CheckService:
     def _rebuild(self, timeout: float) -> None:
         fresh = self.index.fresh().start()
         try:
-            deadline = time.monotonic() + timeout
+            started = time.monotonic()
+            deadline = started + timeout
             while not fresh.ready:
-                if fresh.follower.failure or time.monotonic() > deadline:
-                    log.error("index rebuild abandoned: %s", fresh.follower.failure or "timed out")
+                # The index in service keeps answering; a rebuild that cannot reach the broker
+                # gives up after a while rather than holding the next request off.
+                unreachable = fresh.follower.waiting if time.monotonic() > started + REBUILD_WAIT_S else None
+                if fresh.follower.failure or unreachable or time.monotonic() > deadline:
+                    log.error("index rebuild abandoned: %s", fresh.follower.failure or unreachable or "timed out")
                     fresh.stop()
                     return
                 time.sleep(0.05)
