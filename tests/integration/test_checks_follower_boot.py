@@ -9,6 +9,7 @@ import pytest
 from confluent_kafka import Producer
 
 from avro_schemas.codec import BLACKLIST_ENTRY, codec
+from bench.bench_checks import _entry as entry
 from checks.index import BlacklistIndex
 from creditstream.embedded.kafka import EmbeddedKafka
 from creditstream.topics import BLACKLIST, ensure_topics, topic_specs
@@ -16,16 +17,6 @@ from producers.demo_feed import make_uscc
 from tests.conftest import stack_settings, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-def entry(key: str) -> dict:
-    return {"subject_key": key, "subject_type": "LEGAL_PERSON", "subject_name": "黄石恒达建工有限公司",
-            "lists": ["TAX_VIOLATION"], "basis": [{"event_id": f"e-{key}", "category": "TAX_VIOLATION",
-                                                   "source_unit": "TAX-420200", "document_number": "黄税罚[2026]7号",
-                                                   "authority": "国家税务总局黄石市税务局", "decision_date": 20500,
-                                                   "valid_until": None, "status": "ACTIVE"}],
-            "since": 20500, "until": None, "status": "ACTIVE", "updated_at": int(time.time() * 1000),
-            "subject_key_kind": "USCC", "status_since": None, "status_reason": None}
 
 
 def test_an_index_started_before_the_broker_waits_and_builds_once_it_is_there(tmp_path):
@@ -41,7 +32,7 @@ def test_an_index_started_before_the_broker_waits_and_builds_once_it_is_there(tm
         ensure_topics(settings.bootstrap_servers, topic_specs(2))
         key = make_uscc(random.Random(3))
         producer = Producer({"bootstrap.servers": settings.bootstrap_servers})
-        producer.produce(BLACKLIST, key=key.encode(), value=codec(BLACKLIST_ENTRY).encode(entry(key)))
+        producer.produce(BLACKLIST, key=key.encode(), value=codec(BLACKLIST_ENTRY).encode(entry(key, int(time.time() * 1000))))
         assert producer.flush(30) == 0
         wait_for(lambda: index.ready and index.get(key), 60, what="the index built with the entry")
         assert index.follower.waiting is None and index.follower.failure is None
