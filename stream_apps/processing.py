@@ -29,7 +29,7 @@ from creditstream.domain.reasons import Reason
 from creditstream.domain.unit_counts import count_outcome, empty_counts
 from creditstream.topics import BLACKLIST, RECORDS, REDLIST, REJECTED, SIGHTINGS_RETENTION_DAYS
 from avro_schemas.compiled import fast
-from stream_apps.tables import StreamTables, sighting_bytes, sighting_of
+from stream_apps.tables import StreamTables, natural_key_bytes, pack_sighting, unpack_sighting
 
 log = logging.getLogger(__name__)
 
@@ -141,16 +141,17 @@ class BatchProcessor:
             return [OutboundMessage(REJECTED, rejection["event_id"].encode(), _rejection_codec.encode(rejection))], [], False
         record = outcome.record
         sightings = self.tables.natural_key_to_sighting
-        seen = sightings.get(msg.partition, outcome.natural_key)
-        first = sighting_of(seen) if seen is not None else None
+        natural_key = natural_key_bytes(outcome.natural_key)
+        seen = sightings.get(msg.partition, natural_key)
+        first = unpack_sighting(seen) if seen is not None else None
         if first is not None and expired(first, today, SIGHTINGS_RETENTION_DAYS):
             first = None
         if is_replay(first, record["event_id"], msg.partition, msg.offset):
             return [], [], True
         writes = []
         if first is None:
-            writes.append((sightings, outcome.natural_key,
-                           sighting_bytes(Sighting(record["event_id"], msg.partition, msg.offset, today))))
+            writes.append((sightings, natural_key,
+                           pack_sighting(Sighting(record["event_id"], msg.partition, msg.offset, today))))
         record["duplicate_of"] = duplicate_of(first, record["event_id"])
         key = record["subject_key"].encode()
         encoded = [OutboundMessage(RECORDS, key, _record_codec.encode(record))]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import struct
 from typing import Callable, Iterator
 
 from creditstream.domain.dedup import Sighting
@@ -19,12 +20,18 @@ _DELETED = object()
 
 
 class ChangelogTable:
+    """`encode`/`decode`: a value to and from its changelog bytes; `key_bytes`/`key_of`: a key to
+    and from its changelog key (text keys by default)."""
+
     def __init__(self, name: str, topic: str, encode: Callable[[object], bytes],
-                 decode: Callable[[bytes], object]):
+                 decode: Callable[[bytes], object], key_bytes: Callable[[object], bytes] = str.encode,
+                 key_of: Callable[[bytes], object] = bytes.decode):
         self.name = name
         self.topic = topic
         self.encode = encode
         self.decode = decode
+        self.key_bytes = key_bytes
+        self.key_of = key_of
         self.data: dict[int, dict[str, object]] = {}
         self.pending: dict[tuple[int, str], object] = {}
 
@@ -50,7 +57,7 @@ class ChangelogTable:
     def changes(self) -> Iterator[tuple[int, bytes, bytes | None]]:
         """(partition, key, value or tombstone) of every key the batch set."""
         for (partition, key), value in self.pending.items():
-            yield partition, key.encode(), None if value is None else self.encode(value)
+            yield partition, self.key_bytes(key), None if value is None else self.encode(value)
 
     def commit(self) -> None:
         for (partition, key), value in self.pending.items():
@@ -68,9 +75,9 @@ class ChangelogTable:
         """One changelog message, read while restoring a partition."""
         part = self.data.setdefault(partition, {})
         if value is None:
-            part.pop(key.decode(), None)
+            part.pop(self.key_of(key), None)
         else:
-            part[key.decode()] = self.decode(value)
+            part[self.key_of(key)] = self.decode(value)
 
     def drop(self, partitions) -> None:
         for partition in partitions:
@@ -87,7 +94,51 @@ def _json(value) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+# Sightings are the one table that grows with every new record (1.56 M keys for the largest
+# file), so memory holds them packed: the natural key's digest as raw bytes (12, not a 24-char
+# string) and the sighting as one small bytes object. The changelog keeps the readable text
+# ("<hex key>" -> "<event id>:<partition>:<offset>:<day>"); only memory is packed.
+_SIGHTING = struct.Struct("<HqI")  # partition, offset, day
+_HEX_ID, _TEXT_ID = b"\x00", b"\x01"
+
+
+def natural_key_bytes(natural_key: str) -> bytes | str:
+    """The in-memory key of a natural key: its hex digest as raw bytes; any other text as it is."""
+    try:
+        digest = bytes.fromhex(natural_key)
+    except ValueError:
+        return natural_key
+    return digest if digest.hex() == natural_key else natural_key  # exactly what it was, written back
+
+
+def natural_key_text(key: bytes | str) -> bytes:
+    """The changelog key of an in-memory key: the inverse of natural_key_bytes."""
+    return key.hex().encode() if isinstance(key, bytes) else key.encode()
+
+
+def _natural_key_of_changelog(key: bytes) -> bytes:
+    return natural_key_bytes(key.decode())
+
+
+def pack_sighting(s: Sighting) -> bytes:
+    head = _SIGHTING.pack(s.partition, s.offset, s.day)
+    if len(s.event_id) == 32:
+        try:  # the adapters' event ids: 16-byte digests in hex
+            return _HEX_ID + head + bytes.fromhex(s.event_id)
+        except ValueError:
+            pass
+    return _TEXT_ID + head + s.event_id.encode()
+
+
+def unpack_sighting(data: bytes) -> Sighting:
+    partition, offset, day = _SIGHTING.unpack_from(data, 1)
+    rest = data[1 + _SIGHTING.size:]
+    event_id = rest.hex() if data[:1] == _HEX_ID else rest.decode()
+    return Sighting(event_id, partition, offset, day)
+
+
 def sighting_bytes(s: Sighting) -> bytes:
+    """A sighting's changelog value."""
     return f"{s.event_id}:{s.partition}:{s.offset}:{s.day}".encode()
 
 
@@ -96,15 +147,24 @@ def sighting_of(data: bytes) -> Sighting:
     return Sighting(event_id, int(partition), int(offset), int(day))
 
 
+def _sighting_to_changelog(packed: bytes) -> bytes:
+    return sighting_bytes(unpack_sighting(packed))
+
+
+def _sighting_from_changelog(data: bytes) -> bytes:
+    return pack_sighting(sighting_of(data))
+
+
 class StreamTables:
     """The three tables of the stream worker, by faust's naming (key_to_value)."""
 
     def __init__(self):
         # natural record key -> first Sighting: replays and cross-unit duplicates (bounded retention).
-        # Held as its changelog bytes (sighting_bytes), read back only when a key comes again: one
-        # small bytes object a key instead of a tuple of four objects — a 1.56 M-row file of new
-        # records kept about 200 MB less in the worker.
-        self.natural_key_to_sighting = ChangelogTable("natural_key_to_sighting", STATE_SIGHTINGS, bytes, bytes)
+        # Keys are natural_key_bytes, values pack_sighting: packed, read back only when a key comes
+        # again (see above).
+        self.natural_key_to_sighting = ChangelogTable(
+            "natural_key_to_sighting", STATE_SIGHTINGS, _sighting_to_changelog, _sighting_from_changelog,
+            key_bytes=natural_key_text, key_of=_natural_key_of_changelog)
         # "black|<subject>" / "red|<subject>" -> the subject's list state (every basis, its status)
         self.subject_to_list_state = ChangelogTable("subject_to_list_state", STATE_LISTS, _json, json.loads)
         # "<unit>|<day>" -> counts of that unit's events on that day, for this partition

@@ -4,7 +4,8 @@ from __future__ import annotations
 from hypothesis import given, strategies as st
 
 from creditstream.domain.dedup import Sighting
-from stream_apps.tables import ChangelogTable, StreamTables, sighting_bytes, sighting_of
+from stream_apps.tables import (ChangelogTable, StreamTables, natural_key_bytes, pack_sighting, sighting_of,
+                                unpack_sighting)
 
 
 def table():
@@ -60,12 +61,33 @@ def test_restoring_from_the_changelog_rebuilds_the_committed_state(batches):
 
 
 def test_sightings_round_trip_through_their_changelog_bytes():
+    key = natural_key_bytes("0123456789abcdef01234567")
+    event_id = "5f" * 16  # the adapters' ids: a 16-byte digest in hex
     t = StreamTables().natural_key_to_sighting
-    t.put(2, "nk", sighting_bytes(Sighting("e:1", 2, 99, 20000)))  # held as its changelog bytes
-    ((partition, key, value),) = list(t.changes())
+    t.put(2, key, pack_sighting(Sighting(event_id, 2, 99, 20000)))
+    ((partition, changelog_key, value),) = list(t.changes())
+    # The changelog stays readable text, whatever memory holds.
+    assert changelog_key == b"0123456789abcdef01234567"
+    assert sighting_of(value) == Sighting(event_id, 2, 99, 20000)
     fresh = StreamTables().natural_key_to_sighting
-    fresh.load(partition, key, value)
-    assert sighting_of(fresh.get(2, "nk")) == Sighting("e:1", 2, 99, 20000)
+    fresh.load(partition, changelog_key, value)
+    assert unpack_sighting(fresh.get(2, key)) == Sighting(event_id, 2, 99, 20000)
+
+
+@given(st.text(min_size=1, max_size=40), st.integers(0, 65535), st.integers(0, 2**62), st.integers(0, 2**31))
+def test_a_packed_sighting_reads_back_as_it_was(event_id, partition, offset, day):
+    assert unpack_sighting(pack_sighting(Sighting(event_id, partition, offset, day))) == (
+        Sighting(event_id, partition, offset, day))
+
+
+@given(st.text(min_size=1, max_size=30) | st.text("0123456789abcdefABCDEF ", min_size=1, max_size=30))
+def test_any_natural_key_comes_back_from_memory_as_the_changelog_key_it_was(text):
+    t = StreamTables().natural_key_to_sighting
+    t.load(0, text.encode(), b"e1:0:5:20000")
+    ((key, packed),) = t.data[0].items()
+    assert t.key_bytes(key) == text.encode()
+    assert unpack_sighting(packed) == Sighting("e1", 0, 5, 20000)
+    assert t.get(0, natural_key_bytes(text)) == packed
 
 
 def test_drop_forgets_revoked_partitions():
