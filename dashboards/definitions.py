@@ -246,7 +246,8 @@ def pipeline() -> dict:
             promql(_quantile(0.95, "creditstream_stream_batch_seconds"), "seconds per batch (p95)", "B")]),
         Panel(13, "ClickHouse 可用性 ClickHouse availability", "timeseries", 12, 8, [
             promql("max(creditstream_sink_clickhouse_unavailable)", "unavailable (1)", "A"),
-            promql(f"sum(increase(creditstream_sink_retries_total[{RATE}]))", "retries", "B")]),
+            promql(f"sum(increase(creditstream_sink_retries_total[{RATE}]))", "retries", "B"),
+            promql(f"sum(increase(creditstream_sink_store_faults_total[{RATE}]))", "of which the sink's own errors", "C")]),
         Panel(14, "进程状态 Processes up", "stat", 8, 6, [promql(f"up{jobs}", "{{job}} {{instance}}")],
               defaults={"mappings": [{"type": "value", "options": {
                   "0": {"text": "停止 down", "color": "red"}, "1": {"text": "运行 up", "color": "green"}}}]}),

@@ -30,6 +30,9 @@ class SinkMetrics:
         self.unavailable_episodes = Counter("creditstream_sink_clickhouse_unavailable_episodes_total",
                                             "Times ClickHouse became unavailable.", registry=r)
         self.retries = Counter("creditstream_sink_retries_total", "Failed attempts to store a batch.", registry=r)
+        self.store_faults = Counter("creditstream_sink_store_faults_total",
+                                    "Failed attempts to store a batch that were the sink's own error, not "
+                                    "ClickHouse's (the log names the exception's type and place).", registry=r)
         self.buffered = Gauge("creditstream_sink_buffered_messages", "Messages read and not yet stored.",
                               registry=r)
         # Process health (memory, CPU, open files) as every process reports it: the worker's comes

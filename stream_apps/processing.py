@@ -10,7 +10,6 @@ raises out of here: a rule that fails sends its record to credit.rejected as `in
 from __future__ import annotations
 
 import logging
-import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -27,6 +26,7 @@ from creditstream.domain.privacy import prohibited_attribute
 from creditstream.domain.pseudonym import Pseudonymiser, ephemeral_pseudonymiser
 from creditstream.domain.reasons import Reason
 from creditstream.domain.unit_counts import count_outcome, empty_counts
+from creditstream.failure import where
 from creditstream.topics import BLACKLIST, RECORDS, REDLIST, REJECTED, SIGHTINGS_RETENTION_DAYS
 from avro_schemas.compiled import fast
 from stream_apps.tables import StreamTables, natural_key_bytes, pack_sighting, unpack_sighting
@@ -68,13 +68,6 @@ _entry_codec = fast(codec(BLACKLIST_ENTRY))
 
 def _origin(msg: InboundMessage) -> dict:
     return {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
-
-
-def _where(exc: BaseException) -> str:
-    """file:line of the failing rule, for the log; never the exception's message, which may
-    quote a value from the record (an ID number)."""
-    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-    return f"{type(exc).__name__} at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else type(exc).__name__
 
 
 class BatchProcessor:
@@ -121,7 +114,7 @@ class BatchProcessor:
                 outcome = assess(event, now, self.catalog, keys)
                 encoded, writes, replay = self._route(msg, outcome, today, now_ms)
             except Exception as exc:  # a rule that raises must not stop the stream or lose the record
-                log.error("internal error on %s-%s@%s: %s", msg.topic, msg.partition, msg.offset, _where(exc))
+                log.error("internal error on %s-%s@%s: %s", msg.topic, msg.partition, msg.offset, where(exc))
                 rejection = rejection_for(event, [Reason(R.INTERNAL_ERROR, "", type(exc).__name__)], now_ms,
                                           origin=_origin(msg))
                 outcome = Outcome(rejection=rejection)
