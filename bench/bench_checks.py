@@ -13,6 +13,7 @@ asyncio client on keep-alive connections, latency counted from each request's sc
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import random
@@ -60,16 +61,24 @@ async def _load(port: int, requests: list[bytes], rate: float, seconds: float) -
         finally:
             idle.put_nowait((reader, writer))
 
+    # The generator must not pause itself: a pause delays every request scheduled in it, and the
+    # delay would be counted as the server's. Its cycle collector is off for the run (a full pass
+    # over 60,000 finished tasks took 12-60 ms, at the same seconds of every run), and finished
+    # tasks are let go rather than held to the end.
+    gc.disable()
     start = time.perf_counter() + 0.2
-    tasks = []
+    pending: set = set()
     for i in range(total):
         scheduled = start + i / rate
         delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.ensure_future(one(i, scheduled)))
-    await asyncio.gather(*tasks)
+        task = asyncio.ensure_future(one(i, scheduled))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+    await asyncio.gather(*pending)
     elapsed = time.perf_counter() - start
+    gc.enable()
     latencies.sort()
     return {"sent": total, "errors": errors, "achieved": len(latencies) / elapsed,
             "p50_ms": 1000 * latencies[len(latencies) // 2], "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)],
