@@ -2,8 +2,8 @@
 the gauge and counters in between, and the backoff to wait before the next attempt.
 
 A failure that is not ClickHouse's (an error raised by the sink's own code while it builds or
-stores a batch) is told apart: it is not an outage, so the gauge stays down and the log names the
-exception's type and place instead of blaming ClickHouse. It is retried all the same — the batch
+stores a batch) is told apart: it is not an outage, so the unavailable gauge stays 0 and the log names
+the exception's type and place instead of blaming ClickHouse. It is retried all the same — the batch
 is not committed until stored, so nothing is lost, and a fix and restart carries on from there."""
 from __future__ import annotations
 
