@@ -44,9 +44,20 @@ _SOME_LENGTHS = tuple(b"\x02" + _varint(n) for n in range(1024))
 _ONE_BYTE_LONGS = tuple((b >> 1) ^ -(b & 1) for b in range(128))
 
 
+# Recent large longs: the timestamps of a batch repeat (its processing time in every record, a
+# file's report time in all its rows). Bounded: cleared when full.
+_RECENT_LONGS: dict[int, bytes] = {}
+
+
 def write_long(n: int) -> bytes:
-    small = _SMALL_LONGS.get(n)
-    return small if small is not None else _varint(n)
+    encoded = _SMALL_LONGS.get(n)
+    if encoded is None:
+        encoded = _RECENT_LONGS.get(n)
+        if encoded is None:
+            if len(_RECENT_LONGS) >= 4096:
+                _RECENT_LONGS.clear()
+            encoded = _RECENT_LONGS[n] = _varint(n)
+    return encoded
 
 
 def read_long(data: bytes, pos: int) -> tuple[int, int]:

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from avro_schemas.codec import CREDIT_EVENT, UndecodableMessage, catalog, codec
+from avro_schemas import compiled
 from avro_schemas.compiled import compile_codec, read_long, write_long
 
 # Every schema: the stream's codecs and, through producers.record_encoder, every producer's.
@@ -70,6 +71,14 @@ def test_same_bytes_as_fastavro_and_a_faithful_read(name, data):
 @given(st.integers(-2**63, 2**63 - 1))
 def test_longs_round_trip(n):
     assert read_long(write_long(n), 0) == (n, len(write_long(n)))
+
+
+def test_remembered_timestamps_stay_bounded_and_exact():
+    start = 1_764_547_200_000  # millis: past the precomputed small longs, so they are remembered
+    for n in range(start, start + 10_000):
+        assert read_long(write_long(n), 0) == (n, len(write_long(n)))
+        assert len(compiled._RECENT_LONGS) <= 4096
+    assert write_long(start + 9_999) == compiled._varint(start + 9_999)
 
 
 @pytest.mark.parametrize("data", [b"", b"\x00\x00\x00\x00", b"\x01\x00\x00\x00\x65\x00", b"\x00\x00\x00\x00\x65\x02",
