@@ -45,32 +45,27 @@ def _family(pid: int) -> list[int]:
                                                    text=True).stdout.split()]
 
 
+def _stat_ticks(stat: Path, fields: int) -> int:
+    """utime and stime (fields 14-15) and, with `fields` 4, cutime and cstime, of a /proc stat file,
+    in clock ticks; 0 when the process or thread is gone."""
+    try:
+        values = stat.read_text().rsplit(")", 1)[1].split()  # after the command's closing parenthesis
+        return sum(int(v) for v in values[11:11 + fields])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def _cpu_seconds(pid: int | None) -> float:
     """CPU time (user + system, all threads) a live process and its children have used so far."""
     if not pid:
         return 0.0
-    total = 0
-    for p in _family(pid):
-        try:
-            # After the command's closing parenthesis: utime, stime, cutime, cstime are fields 14-17.
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += sum(int(f) for f in fields[11:15])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / os.sysconf("SC_CLK_TCK")
+    return sum(_stat_ticks(Path(f"/proc/{p}/stat"), 4) for p in _family(pid)) / os.sysconf("SC_CLK_TCK")
 
 
 def _thread_cpu_seconds(pid: int | None) -> dict[int, float]:
     """CPU time used so far by each thread of a live process, by thread id."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    threads = {}
-    for task in Path(f"/proc/{pid}/task").glob("*") if pid else ():
-        try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-            threads[int(task.name)] = (int(fields[11]) + int(fields[12])) / ticks
-        except (OSError, IndexError, ValueError):
-            pass
-    return threads
+    tasks = Path(f"/proc/{pid}/task").glob("*") if pid else ()
+    return {int(task.name): _stat_ticks(task / "stat", 2) / os.sysconf("SC_CLK_TCK") for task in tasks}
 
 
 def _stored(sink) -> int:
