@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from operator import mul
 from typing import NamedTuple
 
 from stdnum.cn import ric, uscc
@@ -36,21 +37,18 @@ _USCC_SHAPE = re.compile(r"[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}")
 _ID18_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
 
 
-# Memoised because subjects repeat; the caches are bounded so that a file of a million new
-# subjects does not keep them all (the worker's memory, bench e2e). The whole verdict per
-# subject is cached below; these serve the other callers.
-@lru_cache(maxsize=8192)
+# Not memoised themselves: the whole verdict per subject is (`_identify`, below), and a file of a
+# million new subjects would only pay a second cache's misses (bench e2e: every row a new USCC).
 def uscc_is_valid(code: str) -> bool:
     """GB 32100-2015, python-stdnum's verdict. A code already compact is checked here by table
     lookups (python-stdnum takes about 10 µs, most of it cleaning and validating the format
     generically); anything else (separators, lower case, wrong characters) is left to it."""
     if not _USCC_SHAPE.fullmatch(code):
         return uscc.is_valid(code)
-    total = sum(_USCC_VALUES[c] * w for c, w in zip(code, _USCC_WEIGHTS))
+    total = sum(map(mul, map(_USCC_VALUES.__getitem__, code[:17]), _USCC_WEIGHTS))
     return code[17] == _USCC_ALPHABET[(31 - total) % 31]
 
 
-@lru_cache(maxsize=8192)
 def id_number_is_valid(number: str) -> bool:
     """GB 11643, python-stdnum's verdict (ric.validate: check digit, birth date, birth place).
     Its place check (the division must exist in the birth year, a lookup in its division table)
