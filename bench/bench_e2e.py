@@ -65,7 +65,8 @@ def _cpu_seconds(pid: int | None) -> float:
 def _thread_cpu_seconds(pid: int | None) -> dict[int, float]:
     """CPU time used so far by each thread of a live process, by thread id."""
     tasks = Path(f"/proc/{pid}/task").glob("*") if pid else ()
-    return {int(task.name): _stat_ticks(task / "stat", 2) / os.sysconf("SC_CLK_TCK") for task in tasks}
+    ticks = os.sysconf("SC_CLK_TCK")
+    return {int(task.name): _stat_ticks(task / "stat", 2) / ticks for task in tasks}
 
 
 def _stored(sink) -> int:
@@ -146,9 +147,7 @@ def bench_end_to_end() -> list[dict]:
             # The worker's records go through one thread: the wall time cannot be less than its CPU.
             busiest = max((seconds - worker_threads_before.get(tid, 0.0)
                            for tid, seconds in _thread_cpu_seconds(pids["worker"]).items()), default=0.0)
-            peaks = {"loader": load_peak, "broker": _vm_hwm_mb(stack.kafka.process.pid if stack.kafka else None),
-                     "worker": _vm_hwm_mb(stack.processes["worker"].pid),
-                     "sink": _vm_hwm_mb(stack.processes["sink"].pid)}
+            peaks = {"loader": load_peak, **{name: _vm_hwm_mb(pid) for name, pid in pids.items()}}
             latencies = sorted(_latencies(settings, sink, LATENCY_SAMPLES))
         finally:
             stack.stop()
